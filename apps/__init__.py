@@ -1,0 +1,1 @@
+"""Business applications; each reaches the chain only through chain.sdk."""

@@ -1,0 +1,1 @@
+"""Charity tracing: fund conservation and the donor journey (not built yet)."""

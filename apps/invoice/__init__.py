@@ -1,0 +1,1 @@
+"""Electronic invoices: issue, verify, duplicate-reimbursement lock, regulator audit (not built yet)."""

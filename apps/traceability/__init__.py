@@ -1,0 +1,1 @@
+"""Traceability: one-item-one-code QR identifiers and EPCIS events (not built yet; see the issues)."""

@@ -1,0 +1,1 @@
+"""Trade finance: receivables, consented history queries, no double financing (not built yet)."""

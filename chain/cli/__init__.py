@@ -1,0 +1,1 @@
+"""The `chain` command line: keys, CA and (later) node, ledger and contract tools."""

@@ -1,0 +1,1 @@
+"""The ledger protocol: authenticated state, operations, transactions, blocks and proofs."""

@@ -1,0 +1,1 @@
+"""MQTT bridge: device events -> verified, batched, signed transactions (not built yet)."""

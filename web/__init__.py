@@ -1,0 +1,1 @@
+"""Flask front end: consoles, consumer scan page, explorer (not built yet)."""
