@@ -19,9 +19,11 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
+    from chain.cli.ca import ca
     from chain.cli.keys import keys
 
     cli.add_command(keys)
+    cli.add_command(ca)
 
 
 _register()

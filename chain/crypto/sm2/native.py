@@ -69,14 +69,15 @@ class _FastVerifier:
         if not self._group or lib.EC_GROUP_precompute_mult(self._group, None) != 1:
             raise RuntimeError("could not build the SM2 group with a precomputed generator")
         self._keys: OrderedDict[bytes, tuple[int, bytes]] = OrderedDict()
+        self.cache_size = _KEY_CACHE_SIZE
         self._lock = threading.Lock()
 
-    def _key(self, public: bytes) -> tuple[int, bytes]:
-        with self._lock:
-            hit = self._keys.get(public)
-            if hit is not None:
-                self._keys.move_to_end(public)
-                return hit
+    def _key_locked(self, public: bytes) -> tuple[int, bytes]:
+        """The cached (EC_KEY, Z_A) of a public key; the caller holds the lock."""
+        hit = self._keys.get(public)
+        if hit is not None:
+            self._keys.move_to_end(public)
+            return hit
         x, y = curve.decompress(public)
         lib = self._lib
         key = lib.EC_KEY_new()
@@ -96,21 +97,18 @@ class _FastVerifier:
                 lib.EC_KEY_free(key)
             raise InvalidKeyError("SM2 public key was refused by the native backend")
         entry = (key, curve.z_digest(x, y))
-        with self._lock:
-            self._keys[public] = entry
-            while len(self._keys) > _KEY_CACHE_SIZE:
-                _, (old, _z) = self._keys.popitem(last=False)
-                # Freed only once unreachable from the cache; a concurrent verify on
-                # another thread holds no EC_KEY across this point because we verify
-                # under the lock below.
-                lib.EC_KEY_free(old)
+        self._keys[public] = entry
+        while len(self._keys) > self.cache_size:
+            _, (old, _z) = self._keys.popitem(last=False)
+            lib.EC_KEY_free(old)
         return entry
 
     def verify(self, public: bytes, message: bytes, der: bytes) -> bool:
-        key, z = self._key(public)
-        e = sm3(z + message)
+        # One lock hold covers lookup, insertion, eviction and use, so no EC_KEY is
+        # ever freed while another thread verifies with it, and none is created twice.
         with self._lock:
-            return self._lib.sm2_verify(e, 32, der, len(der), key) == 1
+            key, z = self._key_locked(public)
+            return self._lib.sm2_verify(sm3(z + message), 32, der, len(der), key) == 1
 
 
 @functools.lru_cache(maxsize=256)
