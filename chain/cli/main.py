@@ -21,9 +21,10 @@ def cli(verbose: bool) -> None:
 def _register() -> None:
     from chain.cli.ca import ca
     from chain.cli.keys import keys
+    from chain.cli.node import block, ledger, node, query, tx
 
-    cli.add_command(keys)
-    cli.add_command(ca)
+    for group in (keys, ca, node, tx, query, block, ledger):
+        cli.add_command(group)
 
 
 _register()

@@ -1,0 +1,1 @@
+"""Consensus engines behind one interface: solo (single validator) now, BFT next."""

@@ -1,0 +1,374 @@
+"""ChainStore: one ledger on one KV store: build, commit and read blocks, transactions, receipts and state.
+
+Everything a block changes (header, body, receipts, certificate, indexes, state
+values, tree nodes, the head pointer) is written in ONE atomic, synced batch,
+so a crash leaves either the whole block or none of it.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol, Sequence
+
+from chain.codec import decode, encode
+from chain.codec.schema import from_cbor, from_value, to_value
+from chain.crypto import Address, CryptoSuite, PrivateKey, get_suite, verify_encoded, verify_serial
+from chain.ledger import namespaces as ns
+from chain.ledger.block import BlockHeader, CommitCertificate, ValidatorSet
+from chain.ledger.errors import LedgerError, Rejection, ResultCode, StoreCorruption
+from chain.ledger.execution.context import BlockContext, TxContext
+from chain.ledger.execution.executor import HANDLERS, execute_transaction
+from chain.ledger.execution.overlay import Overlay
+from chain.ledger.execution.records import load
+from chain.ledger.genesis import GenesisConfig
+from chain.ledger.merkle import ListProof, list_proof, list_root
+from chain.ledger.model import LedgerSettings
+from chain.ledger.receipt import Receipt
+from chain.ledger.smt import PLACEHOLDER
+from chain.ledger.state_store import KVReader, StateProof, StateStore
+from chain.ledger.transaction import Endorsement, Transaction, TxContent
+
+log = logging.getLogger(__name__)
+
+META_LEDGER = b"Mledger"
+META_SUITE = b"Msuite"
+META_HEIGHT = b"Mheight"
+HEADER = b"H"
+BODY = b"B"
+RECEIPTS = b"R"
+CERTIFICATE = b"C"
+TX_INDEX = b"X"
+GENESIS_LEDGER_ID = bytes(32)
+GENESIS_NONCE = b"genesis"
+MAX_BLOCK_RECORD = 1 << 30  # block bodies and receipt lists may exceed the codec's 4 MiB default
+
+
+class KVStore(KVReader, Protocol):
+    """The writes the chain store needs from a KV engine."""
+
+    def apply(self, puts: dict[bytes, bytes], deletes: Iterable[bytes] = (), *, sync: bool = True) -> None: ...
+
+
+def _h(height: int) -> bytes:
+    return height.to_bytes(8, "big")
+
+
+@dataclass
+class Candidate:
+    """A transaction offered for a block, with facts the mempool established once."""
+
+    tx: Transaction
+    encoded: bytes
+    signatures_valid: bool
+
+
+@dataclass
+class Proposal:
+    """A block built on the current head, ready to be certified and committed."""
+
+    header: BlockHeader
+    transactions: list[Transaction]
+    encoded: list[bytes]
+    receipts: list[Receipt]
+    rejected: list[tuple[Transaction, Rejection]]
+    records: dict[bytes, bytes | None] = field(repr=False)
+
+    def block_hash(self, suite: CryptoSuite) -> bytes:
+        """Hash of the header."""
+        return self.header.hash(suite)
+
+
+class ChainStore:
+    """A single ledger's blocks and state over a KV store owned by this process."""
+
+    def __init__(self, kv: KVStore) -> None:
+        self.kv = kv
+        ledger = kv.get(META_LEDGER)
+        suite = kv.get(META_SUITE)
+        if ledger is None or suite is None:
+            raise LedgerError("this store holds no ledger; create one from a genesis config first", ResultCode.NOT_FOUND)
+        self.ledger_id = ledger
+        self.suite = get_suite(suite.decode())
+        self.state = StateStore(kv, self.suite.digest)
+
+    # -- creation ---------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, kv: KVStore, config: GenesisConfig, validator_keys: Sequence[PrivateKey]) -> ChainStore:
+        """Execute genesis, sign block 0 with the founding validators' keys, and commit it."""
+        if kv.get(META_LEDGER) is not None:
+            raise LedgerError("this store already holds a ledger", ResultCode.ALREADY_EXISTS)
+        suite = get_suite(config.settings.suite)
+        content = TxContent(GENESIS_LEDGER_ID, GENESIS_NONCE, 0, tuple(config.operations()))
+        tx = Transaction(content, (), suite.digest(content.encode()))
+        state = StateStore(kv, suite.digest)
+        overlay = Overlay(state)
+        block = BlockContext(suite, 0, config.timestamp_ms)
+        ctx = TxContext(block, tx.hash, (), config.settings, privileged=True)
+        for i, op in enumerate(content.operations):
+            try:
+                HANDLERS[type(op)](overlay, ctx, op)
+            except LedgerError as exc:
+                raise LedgerError(f"genesis operation {i} ({type(op).__name__}) failed: {exc}", exc.result) from None
+        receipt = Receipt(tx.hash, 0, 0, 0, "", None, b"")
+        validators = load(overlay, ns.validators_key(), ValidatorSet)
+        if validators is None:
+            raise LedgerError("genesis registers no validator node", ResultCode.INVALID_ARGUMENT)
+        root, records = state.stage(None, 0, overlay.writes)
+        vhash = validators.hash(suite)
+        header = BlockHeader(b"", 0, bytes(32), config.timestamp_ms, list_root(suite.digest, [tx.hash]),
+                             list_root(suite.digest, [receipt.encode()]), root, vhash, vhash, b"")
+        block_hash = header.hash(suite)
+        cert = CommitCertificate.sign(0, block_hash, validator_keys)
+        problem = cert.problems(validators, block_hash, 0)
+        if problem:
+            raise LedgerError(f"genesis signatures: {problem}", ResultCode.INVALID_ARGUMENT)
+        records.update(cls._block_records(header, [tx.encode()], [tx.hash], [receipt], cert))
+        records[META_LEDGER] = block_hash
+        records[META_SUITE] = suite.name.encode()
+        cls._write(kv, records)
+        return cls(kv)
+
+    # -- reading ----------------------------------------------------------------------
+
+    @property
+    def height(self) -> int:
+        """Height of the last committed block."""
+        raw = self.kv.get(META_HEIGHT)
+        if raw is None:
+            raise StoreCorruption("the head pointer is missing")
+        return int.from_bytes(raw, "big")
+
+    def header(self, height: int) -> BlockHeader:
+        """A committed block header."""
+        raw = self.kv.get(HEADER + _h(height))
+        if raw is None:
+            raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
+        return from_cbor(BlockHeader, raw)
+
+    def block_hash(self, height: int) -> bytes:
+        """Hash of a committed block."""
+        return self.header(height).hash(self.suite)
+
+    def certificate(self, height: int) -> CommitCertificate:
+        """The commit certificate of a committed block."""
+        raw = self.kv.get(CERTIFICATE + _h(height))
+        if raw is None:
+            raise LedgerError(f"no certificate at height {height}", ResultCode.NOT_FOUND)
+        return from_cbor(CommitCertificate, raw)
+
+    def transactions(self, height: int) -> list[Transaction]:
+        """The transactions of a committed block, in order."""
+        return [Transaction.from_value(self.suite, decode(raw)) if height else self._genesis_tx(raw)
+                for raw in self.encoded_transactions(height)]
+
+    def _genesis_tx(self, raw: bytes) -> Transaction:
+        value = decode(raw)
+        content = TxContent.from_value(value[0])
+        return Transaction(content, (), self.suite.digest(encode(value[0])))
+
+    def encoded_transactions(self, height: int) -> list[bytes]:
+        """The canonical bytes of a block's transactions."""
+        raw = self.kv.get(BODY + _h(height))
+        if raw is None:
+            raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
+        body = decode(raw, max_size=MAX_BLOCK_RECORD)
+        if not isinstance(body, list) or not all(isinstance(t, bytes) for t in body):
+            raise StoreCorruption(f"block body at height {height} is malformed")
+        return body
+
+    def receipts(self, height: int) -> list[Receipt]:
+        """The receipts of a committed block."""
+        raw = self.kv.get(RECEIPTS + _h(height))
+        if raw is None:
+            raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
+        return [from_value(Receipt, r) for r in decode(raw, max_size=MAX_BLOCK_RECORD)]
+
+    def locate(self, tx_hash: bytes) -> tuple[int, int] | None:
+        """(height, index) of a committed transaction."""
+        raw = self.kv.get(TX_INDEX + tx_hash)
+        if raw is None:
+            return None
+        return int.from_bytes(raw[:8], "big"), int.from_bytes(raw[8:], "big")
+
+    def receipt(self, tx_hash: bytes) -> Receipt | None:
+        """The receipt of a committed transaction."""
+        where = self.locate(tx_hash)
+        return None if where is None else self.receipts(where[0])[where[1]]
+
+    def settings(self) -> LedgerSettings:
+        """Current ledger settings."""
+        raw = self.state.get(ns.settings_key())
+        if raw is None:
+            raise StoreCorruption("ledger settings are missing from state")
+        return from_cbor(LedgerSettings, raw)
+
+    def validators(self) -> ValidatorSet:
+        """The validator set that signs the next block."""
+        raw = self.state.get(ns.validators_key())
+        if raw is None:
+            raise StoreCorruption("the validator set is missing from state")
+        return from_cbor(ValidatorSet, raw)
+
+    def prove_transaction(self, tx_hash: bytes) -> tuple[int, ListProof]:
+        """Height and inclusion proof of a transaction against that header's tx_root."""
+        where = self.locate(tx_hash)
+        if where is None:
+            raise LedgerError("transaction not found", ResultCode.NOT_FOUND)
+        hashes = [t.hash for t in self.transactions(where[0])]
+        return where[0], list_proof(self.suite.digest, hashes, where[1])
+
+    def prove_state(self, state_key: bytes, height: int | None = None) -> StateProof:
+        """A state value with its proof against the state root of a height (default: latest)."""
+        return self.state.prove(state_key, self.height if height is None else height)
+
+    # -- building and committing ------------------------------------------------------
+
+    def build(self, candidates: Sequence[Candidate], timestamp_ms: int, proposer: PrivateKey | None = None) -> Proposal:
+        """Execute candidates on the head state; rejected ones are left out with their reasons."""
+        parent = self.header(self.height)
+        proposer_address = b""
+        if proposer is not None:
+            proposer_address = Address.of(proposer.public_key(), self.suite.hash_algorithm).encode()
+        return self._execute(candidates, max(timestamp_ms, parent.timestamp_ms + 1), proposer_address, strict=False)
+
+    def _execute(self, candidates: Sequence[Candidate], timestamp_ms: int, proposer: bytes, *, strict: bool) -> Proposal:
+        height = self.height + 1
+        parent = self.header(height - 1)
+        block = BlockContext(self.suite, height, timestamp_ms)
+        overlay = Overlay(self.state)
+        conf = self.settings()
+        included: list[Transaction] = []
+        encoded: list[bytes] = []
+        receipts: list[Receipt] = []
+        rejected: list[tuple[Transaction, Rejection]] = []
+        seen: set[bytes] = set()
+        for cand in candidates:
+            if len(included) >= conf.max_block_txs:
+                if strict:
+                    raise LedgerError(f"block {height} has more than {conf.max_block_txs} transactions", ResultCode.LIMIT_EXCEEDED)
+                break
+            duplicate = cand.tx.hash in seen or self.locate(cand.tx.hash) is not None
+            outcome = execute_transaction(overlay, cand.tx, ledger_id=self.ledger_id, block=block, index=len(included),
+                                          encoded_size=len(cand.encoded), signatures_valid=cand.signatures_valid, duplicate=duplicate)
+            if outcome.rejection is not None:
+                if strict:
+                    raise LedgerError(
+                        f"block {height}, transaction {len(included)} ({cand.tx.hash.hex()}) must be rejected: {outcome.rejection}",
+                        ResultCode.INVALID_STATE,
+                    )
+                rejected.append((cand.tx, outcome.rejection))
+                continue
+            assert outcome.receipt is not None
+            seen.add(cand.tx.hash)
+            included.append(cand.tx)
+            encoded.append(cand.encoded)
+            receipts.append(outcome.receipt)
+        validators = self.validators()
+        after = load(overlay, ns.validators_key(), ValidatorSet) or validators
+        root, records = self.state.stage(height - 1, height, overlay.writes)
+        header = BlockHeader(
+            self.ledger_id, height, parent.hash(self.suite), timestamp_ms,
+            list_root(self.suite.digest, [t.hash for t in included]),
+            list_root(self.suite.digest, [r.encode() for r in receipts]),
+            root, validators.hash(self.suite), after.hash(self.suite), proposer,
+        )
+        return Proposal(header, included, encoded, receipts, rejected, records)
+
+    def replay(self, header: BlockHeader, encoded: Sequence[bytes], verifier: Callable[[list[tuple[bytes, bytes, bytes]]], list[bool]] | None = None) -> Proposal:
+        """Re-execute a block received or stored elsewhere; raise if anything differs from its header."""
+        if header.height != self.height + 1:
+            raise LedgerError(f"block {header.height} does not follow height {self.height}", ResultCode.INVALID_STATE)
+        parent = self.header(self.height)
+        if header.timestamp_ms <= parent.timestamp_ms:
+            raise LedgerError(f"block {header.height}: timestamp does not increase", ResultCode.INVALID_STATE)
+        conf = self.settings()
+        txs = []
+        for index, raw in enumerate(encoded):
+            try:
+                txs.append(Transaction.decode(self.suite, raw, conf.max_tx_bytes))
+            except Rejection as exc:
+                raise LedgerError(f"block {header.height}, transaction {index}: {exc}", ResultCode.INVALID_STATE) from None
+        items = [item for tx in txs for item in tx.signature_items()]
+        verdicts = (verifier or verify_serial)(items)
+        candidates, position = [], 0
+        for tx, raw in zip(txs, encoded):
+            count = len(tx.endorsements)
+            candidates.append(Candidate(tx, raw, all(verdicts[position:position + count])))
+            position += count
+        proposal = self._execute(candidates, header.timestamp_ms, header.proposer, strict=True)
+        for field_name in ("ledger_id", "previous_hash", "tx_root", "receipts_root", "state_root", "validators_hash", "next_validators_hash"):
+            if getattr(proposal.header, field_name) != getattr(header, field_name):
+                raise LedgerError(f"block {header.height}: {field_name} differs from re-execution", ResultCode.INVALID_STATE)
+        return proposal
+
+    @classmethod
+    def replay_genesis(cls, kv: KVStore, header: BlockHeader, genesis_tx: bytes, certificate: CommitCertificate, suite_name: str) -> ChainStore:
+        """Rebuild block 0 from its stored transaction; raise if anything differs from its header."""
+        suite = get_suite(suite_name)
+        value = decode(genesis_tx)
+        content = TxContent.from_value(value[0])
+        state = StateStore(kv, suite.digest)
+        overlay = Overlay(state)
+        settings_op = content.operations[0]
+        from chain.ledger.operations import UpdateLedgerSettings
+
+        if not isinstance(settings_op, UpdateLedgerSettings):
+            raise LedgerError("the genesis transaction must start with the ledger settings", ResultCode.INVALID_STATE)
+        tx_hash = suite.digest(encode(value[0]))
+        ctx = TxContext(BlockContext(suite, 0, header.timestamp_ms), tx_hash, (), settings_op.settings, privileged=True)
+        for op in content.operations:
+            HANDLERS[type(op)](overlay, ctx, op)
+        receipt = Receipt(tx_hash, 0, 0, 0, "", None, b"")
+        root, records = state.stage(None, 0, overlay.writes)
+        validators = load(overlay, ns.validators_key(), ValidatorSet)
+        if validators is None or root != header.state_root or header.tx_root != list_root(suite.digest, [tx_hash]):
+            raise LedgerError("block 0 differs from re-execution of the genesis transaction", ResultCode.INVALID_STATE)
+        if header.receipts_root != list_root(suite.digest, [receipt.encode()]) or header.validators_hash != validators.hash(suite):
+            raise LedgerError("block 0 receipts or validators differ from re-execution", ResultCode.INVALID_STATE)
+        block_hash = header.hash(suite)
+        problem = certificate.problems(validators, block_hash, 0)
+        if problem:
+            raise LedgerError(f"block 0: {problem}", ResultCode.INVALID_STATE)
+        records.update(cls._block_records(header, [genesis_tx], [tx_hash], [receipt], certificate))
+        records[META_LEDGER] = block_hash
+        records[META_SUITE] = suite.name.encode()
+        cls._write(kv, records)
+        return cls(kv)
+
+    def commit(self, proposal: Proposal, certificate: CommitCertificate) -> None:
+        """Write the block and everything it changes in one synced batch."""
+        header = proposal.header
+        if header.height != self.height + 1:
+            raise LedgerError(f"cannot commit height {header.height} on top of {self.height}", ResultCode.INVALID_STATE)
+        problem = certificate.problems(self.validators(), header.hash(self.suite), header.height)
+        if problem:
+            raise LedgerError(f"block {header.height}: {problem}", ResultCode.INVALID_STATE)
+        records = dict(proposal.records)
+        records.update(self._block_records(header, proposal.encoded, [t.hash for t in proposal.transactions],
+                                           proposal.receipts, certificate))
+        self._write(self.kv, records)
+
+    @staticmethod
+    def _block_records(header: BlockHeader, encoded: list[bytes], hashes: list[bytes], receipts: list[Receipt],
+                       certificate: CommitCertificate) -> dict[bytes, bytes | None]:
+        h = _h(header.height)
+        records: dict[bytes, bytes | None] = {
+            HEADER + h: header.encode(),
+            BODY + h: encode(encoded, max_size=MAX_BLOCK_RECORD),
+            RECEIPTS + h: encode([to_value(r) for r in receipts], max_size=MAX_BLOCK_RECORD),
+            CERTIFICATE + h: certificate.encode(),
+            META_HEIGHT: h,
+        }
+        for index, tx_hash in enumerate(hashes):
+            records[TX_INDEX + tx_hash] = h + index.to_bytes(4, "big")
+        return records
+
+    @staticmethod
+    def _write(kv: KVStore, records: dict[bytes, bytes | None]) -> None:
+        puts = {k: v for k, v in records.items() if v is not None}
+        deletes = [k for k, v in records.items() if v is None]
+        kv.apply(puts, deletes, sync=True)
+
+
+__all__ = ["Candidate", "ChainStore", "PLACEHOLDER", "Proposal", "verify_encoded"]

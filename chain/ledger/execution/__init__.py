@@ -1,0 +1,1 @@
+"""Deterministic execution of transactions over a state overlay."""

@@ -1,0 +1,89 @@
+"""Typed access to state records and the permission checks built on them."""
+from __future__ import annotations
+
+import re
+from typing import TypeVar
+
+from chain.codec.schema import from_cbor, to_cbor
+from chain.ledger import namespaces as ns
+from chain.ledger.errors import ExecutionFailure, Rejection, ResultCode
+from chain.ledger.execution.context import TxContext
+from chain.ledger.execution.overlay import Overlay
+from chain.ledger.model import LedgerSettings, Role, UserRecord
+from chain.ledger.permissions import LedgerPermission, TxPermission, combine
+
+T = TypeVar("T")
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")
+
+
+def load(state: Overlay, key: bytes, cls: type[T]) -> T | None:
+    """The record at key, or None."""
+    raw = state.get(key)
+    return None if raw is None else from_cbor(cls, raw)
+
+
+def store(state: Overlay, key: bytes, record: object) -> None:
+    """Write a record."""
+    state.put(key, to_cbor(record))
+
+
+def require(state: Overlay, key: bytes, cls: type[T], what: str) -> T:
+    """The record at key, or an execution failure naming what is missing."""
+    record = load(state, key, cls)
+    if record is None:
+        raise ExecutionFailure(f"{what} does not exist", ResultCode.NOT_FOUND)
+    return record
+
+
+def check_name(name: str, what: str) -> None:
+    """Refuse names outside [A-Za-z0-9._:/@-], 1..128 characters, starting alphanumeric."""
+    if not NAME_PATTERN.match(name):
+        raise ExecutionFailure(
+            f"{what} {name!r} is invalid: use 1-128 of A-Z a-z 0-9 . _ : / @ -, starting with a letter or digit",
+            ResultCode.INVALID_ARGUMENT,
+        )
+
+
+def settings(state: Overlay) -> LedgerSettings:
+    """The ledger settings."""
+    record = load(state, ns.settings_key(), LedgerSettings)
+    if record is None:
+        raise ExecutionFailure("ledger settings are missing", ResultCode.INVALID_STATE)
+    return record
+
+
+def permissions_of(state: Overlay, user: UserRecord) -> tuple[int, int]:
+    """(ledger mask, tx mask) of a user, combining its roles by its policy."""
+    roles = [load(state, ns.role_key(name), Role) for name in user.roles]
+    present = [r for r in roles if r is not None]
+    return (
+        combine([r.ledger_permissions for r in present], user.policy),
+        combine([r.tx_permissions for r in present], user.policy),
+    )
+
+
+def has_ledger_permission(state: Overlay, ctx: TxContext, permission: LedgerPermission) -> bool:
+    """True if any endorser holds the permission (always, for privileged genesis execution)."""
+    if ctx.privileged:
+        return True
+    return any(permissions_of(state, signer)[0] & permission for signer in ctx.signers)
+
+
+def demand(state: Overlay, ctx: TxContext, permission: LedgerPermission, action: str) -> None:
+    """Reject the transaction unless an endorser holds the permission."""
+    if not has_ledger_permission(state, ctx, permission):
+        raise Rejection(f"{action} needs the {permission.name} permission, which no endorser holds", ResultCode.PERMISSION_DENIED)
+
+
+def demand_tx_permission(state: Overlay, ctx: TxContext, permission: TxPermission) -> None:
+    """Reject the transaction unless an endorser may submit this kind of transaction."""
+    if ctx.privileged:
+        return
+    if not any(permissions_of(state, signer)[1] & permission for signer in ctx.signers):
+        raise Rejection(f"no endorser holds the {permission.name} transaction permission", ResultCode.PERMISSION_DENIED)
+
+
+def is_owner(owners: tuple[bytes, ...], ctx: TxContext) -> bool:
+    """True if an endorser is among the owners."""
+    return ctx.privileged or any(address in owners for address in ctx.signer_addresses)

@@ -1,0 +1,104 @@
+"""State keys: one authenticated map, split by a one-byte namespace."""
+from __future__ import annotations
+
+import enum
+
+
+class Namespace(enum.IntEnum):
+    """Namespace byte that starts every state key."""
+
+    SETTINGS = 0x01
+    PARTICIPANT = 0x02
+    NODE = 0x03
+    USER = 0x04
+    ROLE = 0x05
+    DATA_ACCOUNT = 0x06
+    DATA_ENTRY = 0x07
+    CONTRACT = 0x08
+    EVENT_ACCOUNT = 0x09
+    EVENT = 0x0A
+    ROOT_CERTIFICATE = 0x0B
+    REVOKED_CERTIFICATE = 0x0C
+    EVENT_TOPIC = 0x0D
+    CONTRACT_CODE = 0x0E
+    VALIDATORS = 0x0F
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode("utf-8")
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def settings_key() -> bytes:
+    """The ledger settings record."""
+    return bytes([Namespace.SETTINGS])
+
+
+def participant_key(name: str) -> bytes:
+    """A member organisation."""
+    return bytes([Namespace.PARTICIPANT]) + _text(name)
+
+
+def node_key(address: bytes) -> bytes:
+    """A consensus node, by address bytes."""
+    return bytes([Namespace.NODE]) + address
+
+
+def user_key(address: bytes) -> bytes:
+    """A user identity, by address bytes."""
+    return bytes([Namespace.USER]) + address
+
+
+def role_key(name: str) -> bytes:
+    """A role."""
+    return bytes([Namespace.ROLE]) + _text(name)
+
+
+def data_account_key(name: str) -> bytes:
+    """A data account header."""
+    return bytes([Namespace.DATA_ACCOUNT]) + _text(name)
+
+
+def data_entry_key(account: str, key: str) -> bytes:
+    """One key of a data account."""
+    return bytes([Namespace.DATA_ENTRY]) + _text(account) + _text(key)
+
+
+def contract_key(name: str) -> bytes:
+    """A contract account."""
+    return bytes([Namespace.CONTRACT]) + _text(name)
+
+
+def event_account_key(name: str) -> bytes:
+    """An event account header (topics and their sequence numbers)."""
+    return bytes([Namespace.EVENT_ACCOUNT]) + _text(name)
+
+
+def event_key(account: str, topic: str, sequence: int) -> bytes:
+    """One published event."""
+    return bytes([Namespace.EVENT]) + _text(account) + _text(topic) + sequence.to_bytes(8, "big")
+
+
+def trusted_roots_key() -> bytes:
+    """The list of trusted root CA certificates."""
+    return bytes([Namespace.ROOT_CERTIFICATE])
+
+
+def revoked_certificate_key(issuer_fingerprint: bytes, serial: bytes) -> bytes:
+    """A revoked certificate, by issuer fingerprint and 20-byte serial."""
+    return bytes([Namespace.REVOKED_CERTIFICATE]) + issuer_fingerprint + serial
+
+
+def event_topic_key(account: str, topic: str) -> bytes:
+    """The head (next sequence number) of one topic of an event account."""
+    return bytes([Namespace.EVENT_TOPIC]) + _text(account) + _text(topic)
+
+
+def contract_code_key(name: str, version: int) -> bytes:
+    """The IR of one version of a contract."""
+    return bytes([Namespace.CONTRACT_CODE]) + _text(name) + version.to_bytes(4, "big")
+
+
+def validators_key() -> bytes:
+    """The active validator set."""
+    return bytes([Namespace.VALIDATORS])

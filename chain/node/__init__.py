@@ -1,0 +1,1 @@
+"""The node daemon: ledgers, mempools, block production, and the client port."""

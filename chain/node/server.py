@@ -1,0 +1,124 @@
+"""The client port: dispatches protocol requests to the hosted ledgers."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable
+
+from chain.codec import CodecError
+from chain.ledger.errors import LedgerError
+from chain.node.protocol import ProtocolError, frame, read_frame
+from chain.node.service import LedgerService
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_S = 120.0
+
+
+class RequestError(Exception):
+    """A request the node refuses; code and message go back to the client."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _param(params: dict[str, Any], name: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
+    value = params.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise RequestError("invalid_argument", f"parameter {name!r} is missing or has the wrong type")
+    return value
+
+
+class NodeServer:
+    """Serves the client protocol for a set of ledger services."""
+
+    def __init__(self, ledgers: dict[str, LedgerService]) -> None:
+        self.ledgers = ledgers
+        self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
+            "status": self._status, "submit": self._submit, "wait": self._wait, "outcome": self._outcome,
+            "block": self._block, "transaction": self._transaction, "state": self._state, "history": self._history,
+            "validators": self._validators,
+        }
+
+    def _ledger(self, params: dict[str, Any]) -> LedgerService:
+        name = _param(params, "ledger", str)
+        try:
+            return self.ledgers[name]
+        except KeyError:
+            raise RequestError("not_found", f"this node hosts no ledger named {name!r}; it hosts {', '.join(self.ledgers)}") from None
+
+    async def _status(self, params: dict[str, Any]) -> Any:
+        return {"ledgers": [svc.status() for svc in self.ledgers.values()]}
+
+    async def _submit(self, params: dict[str, Any]) -> Any:
+        txs = _param(params, "transactions", list)
+        if not txs or not all(isinstance(t, bytes) for t in txs) or len(txs) > 10_000:
+            raise RequestError("invalid_argument", "'transactions' must be a list of 1..10000 byte strings")
+        return await self._ledger(params).submit(txs)
+
+    async def _wait(self, params: dict[str, Any]) -> Any:
+        timeout = min(_param(params, "timeout_ms", int, optional=True) or 10_000, int(MAX_WAIT_S * 1000)) / 1000
+        return await self._ledger(params).wait(_param(params, "tx_hash", bytes), timeout)
+
+    async def _outcome(self, params: dict[str, Any]) -> Any:
+        return self._ledger(params).outcome(_param(params, "tx_hash", bytes))
+
+    async def _block(self, params: dict[str, Any]) -> Any:
+        svc = self._ledger(params)
+        height = _param(params, "height", int, optional=True)
+        return svc.block(svc.chain.height if height is None else height)
+
+    async def _transaction(self, params: dict[str, Any]) -> Any:
+        return self._ledger(params).transaction(_param(params, "tx_hash", bytes))
+
+    async def _state(self, params: dict[str, Any]) -> Any:
+        return self._ledger(params).state(_param(params, "key", bytes), _param(params, "height", int, optional=True))
+
+    async def _history(self, params: dict[str, Any]) -> Any:
+        return self._ledger(params).history(_param(params, "key", bytes))
+
+    async def _validators(self, params: dict[str, Any]) -> Any:
+        return self._ledger(params).validators()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection: requests are answered in order."""
+        peer = writer.get_extra_info("peername")
+        try:
+            while True:
+                try:
+                    message = await read_frame(reader)
+                except ProtocolError as exc:
+                    writer.write(frame([0, False, [exc.code, str(exc)]]))
+                    break
+                if message is None:
+                    break
+                writer.write(frame(await self.dispatch(message)))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            log.debug("client %s went away", peer)
+        finally:
+            writer.close()
+
+    async def dispatch(self, message: object) -> list[Any]:
+        """One response for one request; never raises."""
+        if not (isinstance(message, list) and len(message) == 3 and isinstance(message[0], int)
+                and isinstance(message[1], str) and isinstance(message[2], dict)):
+            return [0, False, ["bad_request", "a request is [request_id, method, {params}]"]]
+        request_id, method, params = message
+        handler = self._methods.get(method)
+        if handler is None:
+            return [request_id, False, ["unknown_method", f"unknown method {method!r}; try: {', '.join(self._methods)}"]]
+        try:
+            return [request_id, True, await handler(params)]
+        except RequestError as exc:
+            return [request_id, False, [exc.code, str(exc)]]
+        except LedgerError as exc:
+            return [request_id, False, [exc.code, str(exc)]]
+        except (CodecError, ValueError) as exc:
+            return [request_id, False, ["invalid_argument", str(exc)]]
+        except Exception:
+            log.exception("request %s failed", method)
+            return [request_id, False, ["internal_error", f"{method} failed inside the node; see its log"]]

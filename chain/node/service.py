@@ -1,0 +1,175 @@
+"""LedgerService: one ledger inside a node: admission, waiting for commits, queries, block production."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from chain.codec import decode
+from chain.codec.schema import to_value
+from chain.consensus.solo import SoloEngine
+from chain.crypto import Address, BatchVerifier, PrivateKey
+from chain.ledger.block import CommitCertificate
+from chain.ledger.chain_store import ChainStore, KVStore
+from chain.ledger.errors import LedgerError, ResultCode
+from chain.ledger.receipt import Receipt
+from chain.node.mempool import Mempool
+
+log = logging.getLogger(__name__)
+
+_REJECTION_MEMORY = 100_000
+
+
+def receipt_view(receipt: Receipt) -> dict[str, Any]:
+    """A receipt as a client sees it."""
+    return {
+        "tx_hash": receipt.tx_hash, "height": receipt.height, "index": receipt.index, "code": receipt.code,
+        "code_name": ResultCode(receipt.code).name, "message": receipt.message, "failed_operation": receipt.failed_operation,
+    }
+
+
+class LedgerService:
+    """Owns one ledger's store, mempool and consensus engine."""
+
+    def __init__(self, name: str, kv: KVStore, node_key: PrivateKey, verifier: BatchVerifier,
+                 executor: ThreadPoolExecutor, interval_ms: int | None = None) -> None:
+        self.name = name
+        self.kv = kv
+        self.chain = ChainStore(kv)
+        self.node_key = node_key
+        keys = self.chain.validators().keys()
+        if node_key.public_key().encode() not in keys:
+            raise LedgerError(f"this node's key is not a validator of ledger {name!r}", ResultCode.PERMISSION_DENIED)
+        self.verifier = verifier
+        self.executor = executor
+        settings = self.chain.settings()
+        self.mempool = Mempool(self.chain.suite, self.chain.ledger_id, verifier.verify)
+        self.engine = SoloEngine(self._produce, lambda: len(self.mempool), interval_ms or settings.block_interval_ms,
+                                 settings.max_block_txs)
+        self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._rejected: OrderedDict[bytes, tuple[int, str]] = OrderedDict()
+        self.address = Address.of(node_key.public_key(), self.chain.suite.hash_algorithm)
+
+    async def start(self) -> None:
+        """Start producing blocks."""
+        await self.engine.start()
+
+    async def stop(self) -> None:
+        """Stop after the block in progress."""
+        await self.engine.stop()
+
+    # -- clients ----------------------------------------------------------------------
+
+    async def submit(self, encoded: list[bytes]) -> list[dict[str, Any]]:
+        """Admit transactions; each gets accepted or a rejection code and reason."""
+        settings = self.chain.settings()
+        height = self.chain.height
+        loop = asyncio.get_running_loop()
+        verdicts = await loop.run_in_executor(
+            self.executor,
+            lambda: self.mempool.admit(encoded, height=height, max_tx_bytes=settings.max_tx_bytes,
+                                       max_ttl=settings.max_tx_ttl_blocks, committed=lambda h: self.chain.locate(h) is not None),
+        )
+        self.engine.transactions_arrived()
+        return [{"tx_hash": v.tx_hash, "accepted": v.accepted, "code": int(v.code), "code_name": v.code.name,
+                 "message": v.message} for v in verdicts]
+
+    async def wait(self, tx_hash: bytes, timeout_s: float) -> dict[str, Any]:
+        """Block until the transaction is committed or rejected, or the timeout passes."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = self.outcome(tx_hash)
+            if found["status"] != "pending":
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return found
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.setdefault(tx_hash, []).append(future)
+            try:
+                await asyncio.wait_for(future, timeout=remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    def outcome(self, tx_hash: bytes) -> dict[str, Any]:
+        """committed (with receipt), rejected (with reason) or pending."""
+        receipt = self.chain.receipt(tx_hash)
+        if receipt is not None:
+            return {"status": "committed", "receipt": receipt_view(receipt)}
+        if tx_hash in self._rejected:
+            code, message = self._rejected[tx_hash]
+            return {"status": "rejected", "code": code, "code_name": ResultCode(code).name, "message": message}
+        return {"status": "pending"}
+
+    # -- production -------------------------------------------------------------------
+
+    async def _produce(self) -> int:
+        loop = asyncio.get_running_loop()
+        height, settled = await loop.run_in_executor(self.executor, self._produce_sync)
+        for tx_hash in settled:
+            for future in self._waiters.pop(tx_hash, []):
+                if not future.done():
+                    future.set_result(None)
+        return height
+
+    def _produce_sync(self) -> tuple[int, list[bytes]]:
+        settings = self.chain.settings()
+        candidates = self.mempool.take(settings.max_block_txs)
+        if not candidates:
+            return self.chain.height, []
+        proposal = self.chain.build(candidates, int(time.time() * 1000), self.node_key)
+        block_hash = proposal.block_hash(self.chain.suite)
+        certificate = CommitCertificate.sign(proposal.header.height, block_hash, [self.node_key])
+        self.chain.commit(proposal, certificate)
+        for tx, rejection in proposal.rejected:
+            self._rejected[tx.hash] = (int(rejection.result), str(rejection))
+            while len(self._rejected) > _REJECTION_MEMORY:
+                self._rejected.popitem(last=False)
+        settled = [t.hash for t in proposal.transactions] + [t.hash for t, _ in proposal.rejected]
+        self.mempool.forget(settled)
+        log.info("ledger %s: block %d with %d transactions (%d rejected)", self.name, proposal.header.height,
+                 len(proposal.transactions), len(proposal.rejected))
+        return proposal.header.height, settled
+
+    # -- queries ----------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Head, ledger id and load."""
+        head = self.chain.header(self.chain.height)
+        return {"name": self.name, "ledger_id": self.chain.ledger_id, "suite": self.chain.suite.name,
+                "height": head.height, "block_hash": head.hash(self.chain.suite), "timestamp_ms": head.timestamp_ms,
+                "mempool": len(self.mempool), "node_address": str(self.address)}
+
+    def block(self, height: int) -> dict[str, Any]:
+        """A committed block with its receipts and certificate."""
+        return {"header": self.chain.header(height).encode(), "transactions": self.chain.encoded_transactions(height),
+                "receipts": [receipt_view(r) for r in self.chain.receipts(height)],
+                "certificate": self.chain.certificate(height).encode()}
+
+    def transaction(self, tx_hash: bytes) -> dict[str, Any]:
+        """A committed transaction, its receipt and inclusion proof."""
+        where = self.chain.locate(tx_hash)
+        if where is None:
+            raise LedgerError("transaction not found", ResultCode.NOT_FOUND)
+        height, proof = self.chain.prove_transaction(tx_hash)
+        return {"height": height, "index": where[1], "transaction": self.chain.encoded_transactions(height)[where[1]],
+                "receipt": receipt_view(self.chain.receipts(height)[where[1]]), "proof": proof.to_value()}
+
+    def state(self, key: bytes, height: int | None) -> dict[str, Any]:
+        """A state value with its proof at a height (default latest)."""
+        proof = self.chain.prove_state(key, height)
+        return {"height": proof.height, "value": proof.value, "proof": proof.proof.to_cbor()}
+
+    def history(self, key: bytes) -> list[list[Any]]:
+        """Every (height, value) of a state key."""
+        return [[h, v] for h, v in self.chain.state.history(key)]
+
+    def validators(self) -> list[list[bytes]]:
+        """Current validators: [address, public key]."""
+        return [[v.address, v.public_key] for v in self.chain.validators().validators]
+
+
+__all__ = ["LedgerService", "receipt_view", "decode", "to_value"]

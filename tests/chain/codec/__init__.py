@@ -1,0 +1,1 @@
+"""Tests of chain.codec (a package so module names cannot clash with other test directories)."""
