@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test test-slow bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
 bench: $(STAMP)
 	$(PY) -m bench.crypto
+	$(PY) -m bench.codec
+	$(PY) -m bench.storage
+	$(PY) -m bench.ledger
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -235,6 +235,36 @@ def ledger() -> None:
     """Ledger maintenance."""
 
 
+@ledger.command("init")
+@click.option("--genesis", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="Genesis file (JSON) naming the consortium's certificates.")
+@click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="New ledger database directory.")
+@click.option("--node-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="Encrypted key of the founding validator (its certificate must be in the genesis nodes).")
+@password_file_option
+def ledger_init(genesis: Path, data: Path, node_key: Path, password_file: Path | None) -> None:
+    """Create a ledger's genesis block from a genesis file, signed by this validator.
+
+    Example: chain ledger init --genesis genesis.json --data ledgers/main --node-key keys/node.key
+    """
+    from chain.ledger.chain_store import ChainStore
+    from chain.ledger.genesis_file import load_genesis_file
+    from chain.storage import open_store
+
+    config = load_genesis_file(genesis)
+    key = load_key(node_key, get_password(password_file))
+    if data.exists() and any(data.iterdir()):
+        raise click.ClickException(f"{data} is not empty; refusing to create a ledger over existing data")
+    data.parent.mkdir(parents=True, exist_ok=True)
+    kv = open_store(str(data))
+    try:
+        chain = ChainStore.create(kv, config, [key])
+        click.echo(f"ledger {config.settings.name!r} ({chain.suite.name}) created: id {chain.ledger_id.hex()}")
+    finally:
+        kv.close()
+
+
 @ledger.command("verify")
 @click.option("--data", "data", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True,
               help="Ledger database directory (the node must be stopped: LevelDB allows one process).")

@@ -236,7 +236,7 @@ class ChainStore:
         height = self.height + 1
         parent = self.header(height - 1)
         block = BlockContext(self.suite, height, timestamp_ms)
-        overlay = Overlay(self.state)
+        overlay = Overlay(self.state, cache_base=True)
         conf = self.settings()
         included: list[Transaction] = []
         encoded: list[bytes] = []

@@ -81,8 +81,8 @@ class Transaction:
         return encode(self.to_value())
 
     @classmethod
-    def from_value(cls, suite: CryptoSuite, value: object) -> Transaction:
-        """Parse the array form; the hash is recomputed from the content."""
+    def from_value(cls, suite: CryptoSuite, value: object, content_bytes: bytes | None = None) -> Transaction:
+        """Parse the array form; the hash is computed over the content's canonical bytes."""
         if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], list)):
             raise Rejection("a transaction must be [content, endorsements]")
         content = TxContent.from_value(value[0])
@@ -93,7 +93,7 @@ class Transaction:
             endorsements.append(Endorsement(item[0], item[1]))
         if not endorsements:
             raise Rejection("a transaction needs at least one endorsement")
-        return cls(content, tuple(endorsements), suite.digest(encode(value[0])))
+        return cls(content, tuple(endorsements), suite.digest(content_bytes if content_bytes is not None else encode(value[0])))
 
     @classmethod
     def decode(cls, suite: CryptoSuite, data: bytes, max_size: int) -> Transaction:
@@ -104,7 +104,11 @@ class Transaction:
             value = decode(data, max_size=max_size)
         except CodecError as exc:
             raise Rejection(f"transaction bytes are not canonical: {exc}") from None
-        return cls.from_value(suite, value)
+        content_bytes = None
+        if isinstance(value, list) and len(value) == 2 and data[:1] == b"\x82":
+            # data is canonical, so it is 0x82 || content || endorsements: slice instead of re-encoding
+            content_bytes = bytes(data[1 : len(data) - len(encode(value[1]))])
+        return cls.from_value(suite, value, content_bytes)
 
     @cached_property
     def signing_message(self) -> bytes:

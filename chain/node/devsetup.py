@@ -1,18 +1,19 @@
 """`chain node init`: a ready-to-run single-validator node directory for development.
 
-Writes the consortium certificates, the node and admin keys (encrypted), one
-LevelDB ledger per requested name with its genesis block, and node.json.
+Writes the consortium certificates, the node and admin keys (encrypted), a
+genesis file and a LevelDB ledger per requested name, and node.json.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from chain.crypto.keystore import save_key
 from chain.ledger.chain_store import ChainStore
 from chain.ledger.devnet import build_devnet
 from chain.ledger.errors import LedgerError, ResultCode
+from chain.ledger.genesis_file import load_genesis_file
 from chain.storage import open_store
 
 
@@ -38,7 +39,16 @@ def init_node_dir(directory: Path, *, suite: str, ledgers: list[str], port: int,
     entries = []
     (directory / "ledgers").mkdir(parents=True, exist_ok=True)
     for name in ledgers:
-        genesis = replace(net.genesis, settings=replace(net.genesis.settings, name=name))
+        genesis_path = directory / f"genesis-{name}.json"
+        genesis_path.write_text(json.dumps({
+            "ledger": name, "suite": suite,
+            "timestamp": datetime.fromtimestamp(net.genesis.timestamp_ms // 1000, timezone.utc).isoformat(),
+            "roots": ["certs/root.pem"],
+            "participants": [{"name": org, "ca": f"certs/{org}-ca.pem"} for org in net.orgs],
+            "nodes": [{"certificate": "certs/node.pem"}],
+            "users": [{"certificate": "certs/admin.pem", "roles": ["ADMIN"]}],
+        }, indent=2) + "\n")
+        genesis = load_genesis_file(genesis_path)
         kv = open_store(str(directory / "ledgers" / name))
         try:
             ChainStore.create(kv, genesis, [node.key])

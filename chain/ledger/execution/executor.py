@@ -93,19 +93,26 @@ def resolve_signers(state: Overlay, tx: Transaction, block: BlockContext) -> tup
         user = load(state, ns.user_key(address), UserRecord)
         if user is None or user.public_key != endorsement.public_key:
             raise Rejection(f"signer {Address.decode(address)} is not a registered user", ResultCode.UNKNOWN_SIGNER)
-        who = f"signer {Address.decode(address)}"
-        if user.state is not EntityState.NORMAL:
-            raise Rejection(f"{who} is {user.state.name}", ResultCode.SIGNER_NOT_ACTIVE)
-        participant = load(state, ns.participant_key(user.participant), Participant)
-        if participant is None or participant.state is not EntityState.NORMAL:
-            raise Rejection(f"{who} belongs to participant {user.participant!r}, which is not active", ResultCode.SIGNER_NOT_ACTIVE)
-        facts = user.facts
-        if is_revoked(state, facts.issuer_fingerprint, facts.serial):
-            raise Rejection(f"{who} has a revoked certificate", ResultCode.SIGNER_NOT_ACTIVE)
-        if not facts.not_before_ms <= block.timestamp_ms <= facts.not_after_ms:
-            raise Rejection(f"{who} has a certificate that is not valid at the block time", ResultCode.SIGNER_NOT_ACTIVE)
+        problem = _signer_problem(state, user, block)
+        if problem is not None:
+            raise Rejection(f"signer {Address.decode(address)} {problem}", ResultCode.SIGNER_NOT_ACTIVE)
         signers.append(user)
     return tuple(signers)
+
+
+def _signer_problem(state: Overlay, user: UserRecord, block: BlockContext) -> str | None:
+    """Why a registered user may not sign at this block, or None."""
+    if user.state is not EntityState.NORMAL:
+        return f"is {user.state.name}"
+    participant = load(state, ns.participant_key(user.participant), Participant)
+    if participant is None or participant.state is not EntityState.NORMAL:
+        return f"belongs to participant {user.participant!r}, which is not active"
+    facts = user.facts
+    if is_revoked(state, facts.issuer_fingerprint, facts.serial):
+        return "has a revoked certificate"
+    if not facts.not_before_ms <= block.timestamp_ms <= facts.not_after_ms:
+        return "has a certificate that is not valid at the block time"
+    return None
 
 
 def execute_transaction(

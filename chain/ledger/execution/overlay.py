@@ -13,17 +13,25 @@ class StateReader(Protocol):
 class Overlay:
     """Buffered writes (None = delete) over a reader; read-your-writes; deterministic write order."""
 
-    def __init__(self, base: StateReader) -> None:
+    def __init__(self, base: StateReader, cache_base: bool = False) -> None:
         self.base = base
         self.writes: dict[bytes, bytes | None] = {}
         self.reads: set[bytes] = set()
+        # A block's base is committed state, which cannot change while the block executes.
+        self._cache: dict[bytes, bytes | None] | None = {} if cache_base else None
 
     def get(self, key: bytes) -> bytes | None:
         """The value as this overlay sees it."""
         if key in self.writes:
             return self.writes[key]
         self.reads.add(key)
-        return self.base.get(key)
+        cache = self._cache
+        if cache is None:
+            return self.base.get(key)
+        if key in cache:
+            return cache[key]
+        value = cache[key] = self.base.get(key)
+        return value
 
     def put(self, key: bytes, value: bytes) -> None:
         """Buffer a write."""

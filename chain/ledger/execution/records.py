@@ -17,10 +17,27 @@ T = TypeVar("T")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")
 
 
+_DECODED: dict[tuple[type, bytes], object] = {}
+_DECODED_LIMIT = 50_000
+
+
+def decode_record(cls: type[T], raw: bytes) -> T:
+    """Decode a record, memoised by its exact bytes (records are immutable, so equal bytes mean equal records)."""
+    key = (cls, raw)
+    hit = _DECODED.get(key)
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    record = from_cbor(cls, raw)
+    if len(_DECODED) >= _DECODED_LIMIT:
+        _DECODED.clear()
+    _DECODED[key] = record
+    return record
+
+
 def load(state: Overlay, key: bytes, cls: type[T]) -> T | None:
     """The record at key, or None."""
     raw = state.get(key)
-    return None if raw is None else from_cbor(cls, raw)
+    return None if raw is None else decode_record(cls, raw)
 
 
 def store(state: Overlay, key: bytes, record: object) -> None:

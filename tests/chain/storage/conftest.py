@@ -1,4 +1,4 @@
-"""Fixtures of the storage tests: a root store of every engine; slow tests only when selected with -m slow."""
+"""Fixtures of the storage tests: a root store of every engine (slow soak tests are deselected by default; make test-slow)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,9 +27,3 @@ def root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStoreAPI]
     store = make_store(request.param, tmp_path)
     yield store
     store.close()
-
-
-@pytest.fixture(autouse=True)
-def _slow_only_when_selected(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("slow") and "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("slow: run with -m slow")

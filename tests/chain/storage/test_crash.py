@@ -40,7 +40,11 @@ def _kill_once(path: Path, rng: random.Random) -> list[int]:
     first = proc.stdout.readline()
     time.sleep(rng.uniform(0.0, 0.15))
     proc.send_signal(signal.SIGKILL)
-    rest, err = proc.communicate(timeout=30)
+    # Read through the same buffered object as readline(): communicate() reads the raw
+    # pipe and would skip lines readline() had already buffered.
+    rest = proc.stdout.read()
+    err = proc.stderr.read() if proc.stderr is not None else b""
+    proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, err.decode()
     lines = (first + rest).decode().split()
     assert lines, err.decode()
