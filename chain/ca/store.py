@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from chain.atomic_file import write_atomic
 from chain.ca.certificate import Certificate
 from chain.ca.crl import DEFAULT_CRL_VALIDITY, RevocationList, issue_crl
 from chain.ca.errors import (
@@ -120,23 +121,7 @@ def parse_serial(text: str) -> int:
 
 def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write data to path through a temp file, fsync and rename, so readers see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, data, mode)
 
 
 def _json_bytes(obj: Any) -> bytes:

@@ -16,6 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from chain.atomic_file import write_atomic
 from chain.crypto.algorithms import Algorithm
 from chain.crypto.errors import CryptoError, DecryptionError, InvalidKeyError
 from chain.crypto.keys import PrivateKey
@@ -164,24 +165,8 @@ def save_key(
     target = Path(path)
     if target.exists() and not overwrite:
         raise KeystoreExistsError(f"{target} already exists; refusing to overwrite a key")
-    target.parent.mkdir(parents=True, exist_ok=True)
     data = json.dumps(encrypt_key(private, password, label=label, scrypt_n=scrypt_n), indent=2).encode() + b"\n"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(target, data, 0o600)
     return target
 
 

@@ -12,7 +12,6 @@ Paths are relative to the file. Every error names the field it is about.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from chain.ca import CAError, Certificate
 from chain.crypto import get_suite
 from chain.crypto.errors import CryptoError
+from chain.json_file import read_json_object
 from chain.ledger.errors import LedgerError, ResultCode
 from chain.ledger.execution.certificates import to_ms
 from chain.ledger.genesis import GenesisConfig, GenesisNode, GenesisUser
@@ -56,14 +56,7 @@ def _list(data: dict[str, Any], name: str, required: bool = True) -> list[Any]:
 def load_genesis_file(path: str | Path) -> GenesisConfig:
     """Parse and check a genesis file."""
     file = Path(path)
-    try:
-        data = json.loads(file.read_text())
-    except FileNotFoundError:
-        raise GenesisFileError(f"no genesis file at {file}") from None
-    except json.JSONDecodeError as exc:
-        raise GenesisFileError(f"{file} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise GenesisFileError(f"{file} must hold a JSON object")
+    data = read_json_object(file, GenesisFileError, "genesis file")
     base = file.resolve().parent
     name, suite_name = data.get("ledger"), data.get("suite")
     if not isinstance(name, str) or not name:

@@ -1,10 +1,10 @@
 """Node configuration (JSON file): where its key and ledgers live and where it listens."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from chain.json_file import read_json_object
 from chain.ledger.errors import LedgerError, ResultCode
 
 
@@ -38,14 +38,7 @@ class NodeConfig:
     def load(cls, path: str | Path) -> NodeConfig:
         """Read and validate a config file; relative paths are relative to the file."""
         file = Path(path)
-        try:
-            data = json.loads(file.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"no node config at {file}") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{file} is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{file} must hold a JSON object")
+        data = read_json_object(file, ConfigError, "node config")
         base = file.resolve().parent
 
         def need(name: str, kind: type) -> object:
