@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 Verifier = Callable[[list[tuple[bytes, bytes, bytes]]], list[bool]]
 
+# Prefixes in a ledger's store that are not ledger data: the node's journal of
+# accepted transactions awaiting a block ('P'). They are skipped by the comparison.
+NOT_LEDGER_DATA = (b"P",)
+
 
 @dataclass(frozen=True)
 class AuditReport:
@@ -157,7 +161,8 @@ def audit(kv: cs.KVStore, scratch: cs.KVStore, verifier: Verifier | None = None,
             txs += len(body)
             if progress is not None:
                 progress(height, head)
-        for key, stored, expected in _merge(kv.iterate(), scratch.iterate()):
+        stored_records = ((k, v) for k, v in kv.iterate() if not k.startswith(NOT_LEDGER_DATA))
+        for key, stored, expected in _merge(stored_records, scratch.iterate()):
             keys += 1
             if stored != expected:
                 what = "is missing" if stored is None else "should not exist" if expected is None else "differs from re-execution"

@@ -21,6 +21,9 @@ from chain.node.mempool import Mempool
 log = logging.getLogger(__name__)
 
 _REJECTION_MEMORY = 100_000
+# Accepted-but-not-yet-settled transactions, journaled in the ledger's own store so a
+# crash never drops what the node answered "accepted" (not ledger data: audits skip it).
+JOURNAL = b"P"
 
 
 def receipt_view(receipt: Receipt) -> dict[str, Any]:
@@ -52,6 +55,32 @@ class LedgerService:
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._rejected: OrderedDict[bytes, tuple[int, str]] = OrderedDict()
         self.address = Address.of(node_key.public_key(), self.chain.suite.hash_algorithm)
+        self.recovered = self._recover_journal()
+
+    def _recover_journal(self) -> int:
+        """Re-admit transactions accepted before a crash; drop journal entries already settled."""
+        entries = list(self.kv.iterate(JOURNAL))
+        if not entries:
+            return 0
+        settings = self.chain.settings()
+        verdicts = self.mempool.admit([raw for _, raw in entries], height=self.chain.height,
+                                      max_tx_bytes=settings.max_tx_bytes, max_ttl=settings.max_tx_ttl_blocks,
+                                      committed=lambda h: self.chain.locate(h) is not None)
+        stale = []
+        for (key, _), verdict in zip(entries, verdicts):
+            if not verdict.accepted:
+                stale.append(key)
+                if verdict.tx_hash is not None and verdict.code is not ResultCode.DUPLICATE:
+                    self._remember_rejection(verdict.tx_hash, int(verdict.code), verdict.message)
+        if stale:
+            self.kv.apply({}, stale, sync=True)
+        log.warning("ledger %s: recovered %d accepted transactions from the journal", self.name, len(entries) - len(stale))
+        return len(entries) - len(stale)
+
+    def _remember_rejection(self, tx_hash: bytes, code: int, message: str) -> None:
+        self._rejected[tx_hash] = (code, message)
+        while len(self._rejected) > _REJECTION_MEMORY:
+            self._rejected.popitem(last=False)
 
     async def start(self) -> None:
         """Start producing blocks."""
@@ -68,11 +97,7 @@ class LedgerService:
         settings = self.chain.settings()
         height = self.chain.height
         loop = asyncio.get_running_loop()
-        verdicts = await loop.run_in_executor(
-            self.executor,
-            lambda: self.mempool.admit(encoded, height=height, max_tx_bytes=settings.max_tx_bytes,
-                                       max_ttl=settings.max_tx_ttl_blocks, committed=lambda h: self.chain.locate(h) is not None),
-        )
+        verdicts = await loop.run_in_executor(self.executor, self._admit_and_journal, encoded, height, settings)
         self.engine.transactions_arrived()
         return [{"tx_hash": v.tx_hash, "accepted": v.accepted, "code": int(v.code), "code_name": v.code.name,
                  "message": v.message} for v in verdicts]
@@ -93,6 +118,14 @@ class LedgerService:
                 await asyncio.wait_for(future, timeout=remaining)
             except asyncio.TimeoutError:
                 pass
+
+    def _admit_and_journal(self, encoded: list[bytes], height: int, settings: Any) -> list[Any]:
+        verdicts = self.mempool.admit(encoded, height=height, max_tx_bytes=settings.max_tx_bytes,
+                                      max_ttl=settings.max_tx_ttl_blocks, committed=lambda h: self.chain.locate(h) is not None)
+        accepted = {JOURNAL + v.tx_hash: raw for v, raw in zip(verdicts, encoded) if v.accepted and v.tx_hash is not None}
+        if accepted:
+            self.kv.apply(accepted, sync=True)  # durable before anyone hears "accepted"
+        return verdicts
 
     def outcome(self, tx_hash: bytes) -> dict[str, Any]:
         """committed (with receipt), rejected (with reason) or pending."""
@@ -120,15 +153,18 @@ class LedgerService:
         candidates = self.mempool.take(settings.max_block_txs)
         if not candidates:
             return self.chain.height, []
-        proposal = self.chain.build(candidates, int(time.time() * 1000), self.node_key)
-        block_hash = proposal.block_hash(self.chain.suite)
-        certificate = CommitCertificate.sign(proposal.header.height, block_hash, [self.node_key])
-        self.chain.commit(proposal, certificate)
+        try:
+            proposal = self.chain.build(candidates, int(time.time() * 1000), self.node_key)
+            block_hash = proposal.block_hash(self.chain.suite)
+            certificate = CommitCertificate.sign(proposal.header.height, block_hash, [self.node_key])
+            self.chain.commit(proposal, certificate)
+        except BaseException:
+            self.mempool.requeue(candidates)  # nothing was committed: keep every accepted transaction
+            raise
         for tx, rejection in proposal.rejected:
-            self._rejected[tx.hash] = (int(rejection.result), str(rejection))
-            while len(self._rejected) > _REJECTION_MEMORY:
-                self._rejected.popitem(last=False)
+            self._remember_rejection(tx.hash, int(rejection.result), str(rejection))
         settled = [t.hash for t in proposal.transactions] + [t.hash for t, _ in proposal.rejected]
+        self.kv.apply({}, [JOURNAL + h for h in settled], sync=False)  # replayed as duplicates if lost
         self.mempool.forget(settled)
         log.info("ledger %s: block %d with %d transactions (%d rejected)", self.name, proposal.header.height,
                  len(proposal.transactions), len(proposal.rejected))
