@@ -9,7 +9,7 @@ from pathlib import Path
 def test_demo_runs_and_reports_each_part(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "chain.demo"], capture_output=True, text=True, timeout=240,
-        env={"CHAIN_DEMO_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        env={"CHAIN_DEMO_DIR": str(tmp_path), "CHAIN_DEMO_ONESHOT": "1", "PATH": "/usr/bin:/bin"},
         cwd=Path(__file__).resolve().parents[2],
     )
     assert result.returncode == 0, result.stderr
@@ -17,4 +17,10 @@ def test_demo_runs_and_reports_each_part(tmp_path: Path) -> None:
     assert "verify       True (original)" in out and "verify       False (message altered" in out
     assert "batch verify: 1000/1000 valid" in out
     assert out.count("verify refuses: revoked") == 2
-    assert (tmp_path / "ca" / "sm" / "ca.json").exists() or any((tmp_path / "ca" / "sm").iterdir())
+    assert any((tmp_path / "ca" / "sm").iterdir())
+    assert "committed in block 1 (SUCCESS)" in out and "verified against block 1's state root" in out
+    again = subprocess.run([sys.executable, "-m", "chain.demo"], capture_output=True, text=True, timeout=240,
+                           env={"CHAIN_DEMO_DIR": str(tmp_path), "CHAIN_DEMO_ONESHOT": "1", "PATH": "/usr/bin:/bin"},
+                           cwd=Path(__file__).resolve().parents[2])
+    assert again.returncode == 0, again.stderr
+    assert "committed in block 2 (SUCCESS)" in again.stdout  # a second run reuses the node and its ledger
