@@ -13,6 +13,7 @@ from chain.node.service import LedgerService
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 120.0
+MAX_CONNECTIONS = 256  # each may buffer a frame of up to MAX_FRAME; this bounds the node's memory
 
 
 class RequestError(Exception):
@@ -35,8 +36,10 @@ def _param(params: dict[str, Any], name: str, kind: type | tuple[type, ...], opt
 class NodeServer:
     """Serves the client protocol for a set of ledger services."""
 
-    def __init__(self, ledgers: dict[str, LedgerService]) -> None:
+    def __init__(self, ledgers: dict[str, LedgerService], max_connections: int = MAX_CONNECTIONS) -> None:
         self.ledgers = ledgers
+        self.max_connections = max_connections
+        self.connections = 0
         self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "status": self._status, "submit": self._submit, "wait": self._wait, "outcome": self._outcome,
             "block": self._block, "transaction": self._transaction, "state": self._state, "history": self._history,
@@ -86,6 +89,12 @@ class NodeServer:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection: requests are answered in order."""
         peer = writer.get_extra_info("peername")
+        if self.connections >= self.max_connections:
+            log.warning("refusing client %s: %d connections already open", peer, self.connections)
+            writer.write(frame([0, False, ["busy", f"the node serves at most {self.max_connections} connections; retry later"]]))
+            writer.close()
+            return
+        self.connections += 1
         try:
             while True:
                 try:
@@ -100,6 +109,7 @@ class NodeServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             log.debug("client %s went away", peer)
         finally:
+            self.connections -= 1
             writer.close()
 
     async def dispatch(self, message: object) -> list[Any]:
