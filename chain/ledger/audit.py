@@ -109,9 +109,10 @@ def _decode_block(kv: cs.KVStore, height: int) -> tuple[BlockHeader, list[bytes]
         if body_raw is None or cert_raw is None:
             raise _Found(where, "the transactions or the commit certificate are missing")
         body = decode(body_raw, max_size=cs.MAX_BLOCK_RECORD)
-        if not isinstance(body, list) or not all(isinstance(t, bytes) for t in body):
+        txs = [t for t in body if isinstance(t, bytes)] if isinstance(body, list) else []
+        if not isinstance(body, list) or len(txs) != len(body):
             raise _Found(f"{where} transactions", "the body is not a list of transactions")
-        return header, body, from_cbor(CommitCertificate, cert_raw)
+        return header, txs, from_cbor(CommitCertificate, cert_raw)
     except CodecError as exc:
         raise _Found(where, f"stored bytes do not decode: {exc}") from None
 

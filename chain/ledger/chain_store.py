@@ -26,7 +26,7 @@ from chain.ledger.model import LedgerSettings
 from chain.ledger.receipt import Receipt
 from chain.ledger.smt import PLACEHOLDER
 from chain.ledger.state_store import KVReader, StateProof, StateStore
-from chain.ledger.transaction import Endorsement, Transaction, TxContent
+from chain.ledger.transaction import Transaction, TxContent
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,14 @@ class KVStore(KVReader, Protocol):
     """The writes the chain store needs from a KV engine."""
 
     def apply(self, puts: dict[bytes, bytes], deletes: Iterable[bytes] = (), *, sync: bool = True) -> None: ...
+
+
+def _genesis_content(raw: bytes, suite: CryptoSuite) -> tuple[TxContent, bytes]:
+    """The content and hash of the stored genesis transaction (which has no endorsements)."""
+    value = decode(raw)
+    if not isinstance(value, list) or len(value) != 2:
+        raise StoreCorruption("the genesis transaction is malformed")
+    return TxContent.from_value(value[0]), suite.digest(encode(value[0]))
 
 
 def _h(height: int) -> bytes:
@@ -163,9 +171,8 @@ class ChainStore:
                 for raw in self.encoded_transactions(height)]
 
     def _genesis_tx(self, raw: bytes) -> Transaction:
-        value = decode(raw)
-        content = TxContent.from_value(value[0])
-        return Transaction(content, (), self.suite.digest(encode(value[0])))
+        content, tx_hash = _genesis_content(raw, self.suite)
+        return Transaction(content, (), tx_hash)
 
     def encoded_transactions(self, height: int) -> list[bytes]:
         """The canonical bytes of a block's transactions."""
@@ -173,16 +180,20 @@ class ChainStore:
         if raw is None:
             raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
         body = decode(raw, max_size=MAX_BLOCK_RECORD)
-        if not isinstance(body, list) or not all(isinstance(t, bytes) for t in body):
+        txs = [t for t in body if isinstance(t, bytes)] if isinstance(body, list) else []
+        if not isinstance(body, list) or len(txs) != len(body):
             raise StoreCorruption(f"block body at height {height} is malformed")
-        return body
+        return txs
 
     def receipts(self, height: int) -> list[Receipt]:
         """The receipts of a committed block."""
         raw = self.kv.get(RECEIPTS + _h(height))
         if raw is None:
             raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
-        return [from_value(Receipt, r) for r in decode(raw, max_size=MAX_BLOCK_RECORD)]
+        value = decode(raw, max_size=MAX_BLOCK_RECORD)
+        if not isinstance(value, list):
+            raise StoreCorruption(f"receipts at height {height} are malformed")
+        return [from_value(Receipt, r) for r in value]
 
     def locate(self, tx_hash: bytes) -> tuple[int, int] | None:
         """(height, index) of a committed transaction."""
@@ -306,8 +317,7 @@ class ChainStore:
     def replay_genesis(cls, kv: KVStore, header: BlockHeader, genesis_tx: bytes, certificate: CommitCertificate, suite_name: str) -> ChainStore:
         """Rebuild block 0 from its stored transaction; raise if anything differs from its header."""
         suite = get_suite(suite_name)
-        value = decode(genesis_tx)
-        content = TxContent.from_value(value[0])
+        content, tx_hash = _genesis_content(genesis_tx, suite)
         state = StateStore(kv, suite.digest)
         overlay = Overlay(state)
         settings_op = content.operations[0]
@@ -315,7 +325,6 @@ class ChainStore:
 
         if not isinstance(settings_op, UpdateLedgerSettings):
             raise LedgerError("the genesis transaction must start with the ledger settings", ResultCode.INVALID_STATE)
-        tx_hash = suite.digest(encode(value[0]))
         ctx = TxContext(BlockContext(suite, 0, header.timestamp_ms), tx_hash, (), settings_op.settings, privileged=True)
         for op in content.operations:
             HANDLERS[type(op)](overlay, ctx, op)

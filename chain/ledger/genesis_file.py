@@ -82,7 +82,8 @@ def load_genesis_file(path: str | Path) -> GenesisConfig:
             raise GenesisFileError(f"'settings.{key}' is not a setting; known: {', '.join(sorted(known))}")
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise GenesisFileError(f"'settings.{key}' must be a positive integer")
-    settings = replace(settings, **{k: (RolePolicy(v) if k == "default_role_policy" else v) for k, v in overrides.items()})
+    changes: dict[str, Any] = {k: (RolePolicy(v) if k == "default_role_policy" else v) for k, v in overrides.items()}
+    settings = replace(settings, **changes)
     roots = tuple(_cert(base, v, f"roots[{i}]").der for i, v in enumerate(_list(data, "roots")))
     participants = []
     for i, item in enumerate(_list(data, "participants")):

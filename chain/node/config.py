@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chain.json_file import read_json_object
 from chain.ledger.errors import LedgerError, ResultCode
@@ -52,7 +53,8 @@ class NodeConfig:
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"{file}: 'listen' must be host:port, got {listen!r}")
         ledgers = []
-        for i, entry in enumerate(need("ledgers", list)):  # type: ignore[arg-type]
+        entries: list[Any] = need("ledgers", list)  # type: ignore[assignment]
+        for i, entry in enumerate(entries):
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("path"), str):
                 raise ConfigError(f"{file}: ledgers[{i}] needs a 'name' and a 'path'")
             ledgers.append(LedgerEntry(entry["name"], base / entry["path"]))

@@ -16,7 +16,7 @@ from chain.crypto.keystore import load_key
 from chain.ledger import namespaces as ns
 from chain.ledger.block import BlockHeader
 from chain.ledger.model import DataEntry
-from chain.ledger.operations import PublishEvent, RegisterDataAccount, RegisterEventAccount, WriteKV
+from chain.ledger.operations import Operation, PublishEvent, RegisterDataAccount, RegisterEventAccount, WriteKV
 from chain.ledger.smt import SparseMerkleProof, verify_proof
 from chain.node.client import NodeClient
 from chain.node.devsetup import init_node_dir
@@ -80,7 +80,7 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
             status = c.status("main")
             say(f"== node: ledger 'main' ({status['suite']}) at height {status['height']}, client port 127.0.0.1:{port}")
             stamp = str(int(time.time()))
-            ops = [WriteKV("demo-items", f"sku-{i}-{stamp}", f"commissioned batch {stamp}".encode(), -1) for i in range(3)]
+            ops: list[Operation] = [WriteKV("demo-items", f"sku-{i}-{stamp}", f"commissioned batch {stamp}".encode(), -1) for i in range(3)]
             if status["height"] == 0:
                 ops = [RegisterDataAccount("demo-items", ()), RegisterEventAccount("demo-alerts"), *ops]
             ops.append(PublishEvent("demo-alerts", "temperature", b"cold chain ok", None))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, cast
 
 from chain.storage.base import BaseKVStore
 from chain.storage.errors import StorageArgumentError, StorageClosedError
@@ -99,7 +99,8 @@ class PrefixedKV(_PrefixedReader, BaseKVStore):
     def __init__(self, store: KVStoreAPI, prefix: bytes) -> None:
         prefix = as_key(prefix, "prefix")
         if isinstance(store, PrefixedKV):
-            store, prefix = store._store, store._prefix + prefix
+            prefix = store.prefix + prefix
+            store = store.underlying
         self._store = store
         self._source = store
         self._prefix = prefix
@@ -157,7 +158,7 @@ class PrefixedKV(_PrefixedReader, BaseKVStore):
         """A reader of a snapshot of the underlying store (however obtained), addressed in this namespace."""
         self._check_open()
         raw = self._store.snapshot_view(snapshot)  # checks that it is a snapshot of our store
-        return PrefixedSnapshot(raw, self._prefix, owner=False)
+        return PrefixedSnapshot(cast(SnapshotAPI, raw), self._prefix, owner=False)
 
     def close(self) -> None:
         """Close this view; the underlying store stays open."""

@@ -7,6 +7,13 @@ from chain.node.protocol import frame, read_frame
 from chain.node.server import NodeServer
 
 
+async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
 async def _exchange(port: int, message: object) -> object:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(frame(message))
@@ -22,15 +29,14 @@ def test_connections_beyond_the_limit_are_told_busy() -> None:
         listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
         held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
-        await asyncio.sleep(0.05)
+        await _until(lambda: server.connections == 2)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         reply = await read_frame(reader)
         assert reply[1] is False and reply[2][0] == "busy"
         writer.close()
         for _, w in held:
             w.close()
-        await asyncio.sleep(0.05)
-        assert server.connections == 0
+        await _until(lambda: server.connections == 0)
         assert (await _exchange(port, [1, "status", {}]))[1] is True  # a slot is free again
         listener.close()
         await listener.wait_closed()
