@@ -8,7 +8,8 @@ from typing import Iterable, Sequence
 from chain.ca.certificate import Certificate
 from chain.ca.crl import RevocationList
 from chain.ca.errors import CAError, CertificateFormatError, CertificateVerificationError
-from chain.ca.names import LEAF_ROLES, Role
+from chain.ca import oids
+from chain.ca.names import LEAF_ROLES, TLS_SERVER_ROLES, Role
 from chain.ca.signing import verify_signature
 from chain.crypto import CryptoSuite, PublicKey
 
@@ -185,6 +186,11 @@ def _check_role(leaf: Certificate, expected_role: Role | str | None) -> None:
         raise _fail("wrong_role", f"{leaf} has role {leaf.role!r}, expected {wanted!r}", leaf)
     if wanted in {r.value for r in LEAF_ROLES} and leaf.is_ca:
         raise _fail("wrong_role", f"{leaf} is a CA certificate, not a {wanted} certificate", leaf)
+    if wanted in {r.value for r in LEAF_ROLES}:
+        # The OU names the role; the key usages must also allow what the role does.
+        needed_eku = {oids.CLIENT_AUTH} | ({oids.SERVER_AUTH} if wanted in {r.value for r in TLS_SERVER_ROLES} else set())
+        if "digital_signature" not in leaf.key_usage or not needed_eku <= leaf.extended_key_usage:
+            raise _fail("wrong_role", f"{leaf} says role {wanted!r} but its key usages do not allow that role", leaf)
 
 
 def verify_chain(

@@ -298,3 +298,28 @@ def test_classic_certificates_with_high_s_signatures_verify() -> None:
     else:  # pragma: no cover - probability 2**-64
         pytest.fail("no high-S signature in 64 tries")
     verify_chain(leaf, [pki.org()], [pki.root], [], AT, "device")
+
+
+
+def test_role_in_ou_without_matching_key_usage_is_wrong_role() -> None:
+    """A certificate that says OU=node but lacks serverAuth is not a node certificate."""
+    from chain.ca import CertificateAuthority, CertificateProfile, create_root, issue_intermediate, issue_leaf, sign_certificate
+    from chain.ca import oids
+    from chain.crypto import CLASSIC
+
+    root_key = CLASSIC.generate_keypair().private
+    root = CertificateAuthority(create_root("Strict", root_key), root_key)
+    org_key = CLASSIC.generate_keypair().private
+    org = CertificateAuthority(issue_intermediate(root, "org1", org_key.public_key()), org_key)
+    good = issue_leaf(org, "node0", "node", CLASSIC.generate_keypair().public)
+    verify_chain(good, [org.certificate], [root.certificate], [], at=good.not_before, expected_role="node")
+    assert org.certificate.key_id is not None
+    profile = CertificateProfile(
+        subject=good.subject, issuer=org.certificate.subject, public_key=good.public_key, serial=good.serial ^ 1,
+        not_before=good.not_before, not_after=good.not_after, is_ca=False, path_length=None,
+        key_usage=good.key_usage, extended_key_usage=(oids.CLIENT_AUTH,), authority_key_id=org.certificate.key_id,
+    )
+    weak = sign_certificate(profile, org.key)
+    with pytest.raises(CertificateVerificationError) as err:
+        verify_chain(weak, [org.certificate], [root.certificate], [], at=good.not_before, expected_role="node")
+    assert err.value.reason == "wrong_role"
