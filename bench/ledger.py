@@ -66,7 +66,7 @@ class _Bench:
                     while len(self.mempool) > 2 * block_size:
                         time.sleep(0.001)
                     verdicts = self.mempool.admit(encoded[i:i + block_size], height=self.chain.height,
-                                                  max_tx_bytes=settings.max_tx_bytes, max_ttl=settings.max_tx_ttl_blocks,
+                                                  settings=settings,
                                                   committed=lambda h: False)
                     assert all(v.accepted for v in verdicts)
             except BaseException as exc:  # surfaced below
@@ -95,8 +95,7 @@ class _Bench:
         encoded = [t if isinstance(t, bytes) else t.encode() for t in txs]
         for i in range(0, len(encoded), block_size):
             chunk = encoded[i:i + block_size]
-            verdicts = self.mempool.admit(chunk, height=self.chain.height, max_tx_bytes=settings.max_tx_bytes,
-                                          max_ttl=settings.max_tx_ttl_blocks, committed=lambda h: self.chain.locate(h) is not None)
+            verdicts = self.mempool.admit(chunk, height=self.chain.height, settings=settings, committed=lambda h: self.chain.locate(h) is not None)
             assert all(v.accepted for v in verdicts), [v for v in verdicts if not v.accepted][:1]
             ok, rejected = self.commit(self.mempool.take(block_size))
             assert not rejected

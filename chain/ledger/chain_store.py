@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Protocol, Sequence
 
 from chain.codec import decode, encode
 from chain.codec.schema import from_cbor, from_value, to_value
-from chain.crypto import Address, CryptoSuite, PrivateKey, get_suite, verify_encoded, verify_serial
+from chain.crypto import Address, CryptoSuite, PrivateKey, get_suite, verify_serial
 from chain.ledger import namespaces as ns
 from chain.ledger.block import BlockHeader, CommitCertificate, ValidatorSet
 from chain.ledger.errors import LedgerError, Rejection, ResultCode, StoreCorruption
@@ -24,7 +24,6 @@ from chain.ledger.genesis import GenesisConfig
 from chain.ledger.merkle import ListProof, list_proof, list_root
 from chain.ledger.model import LedgerSettings
 from chain.ledger.receipt import Receipt
-from chain.ledger.smt import PLACEHOLDER
 from chain.ledger.state_store import KVReader, StateProof, StateStore
 from chain.ledger.transaction import Transaction, TxContent
 
@@ -47,6 +46,42 @@ class KVStore(KVReader, Protocol):
     """The writes the chain store needs from a KV engine."""
 
     def apply(self, puts: dict[bytes, bytes], deletes: Iterable[bytes] = (), *, sync: bool = True) -> None: ...
+
+
+@dataclass
+class _Genesis:
+    """Block 0 as executed: its header, state records, validator set and the genesis receipt."""
+
+    header: BlockHeader
+    records: dict[bytes, bytes | None]
+    validators: ValidatorSet
+    receipt: Receipt
+
+
+def _execute_genesis(kv: KVStore, suite: CryptoSuite, content: TxContent, tx_hash: bytes, timestamp_ms: int) -> _Genesis:
+    """Run the genesis operations with every permission and build block 0's header."""
+    from chain.ledger.operations import UpdateLedgerSettings
+
+    first = content.operations[0]
+    if not isinstance(first, UpdateLedgerSettings):
+        raise LedgerError("the genesis transaction must start with the ledger settings", ResultCode.INVALID_STATE)
+    state = StateStore(kv, suite.digest)
+    overlay = Overlay(state)
+    ctx = TxContext(BlockContext(suite, 0, timestamp_ms), tx_hash, (), first.settings, privileged=True)
+    for i, op in enumerate(content.operations):
+        try:
+            HANDLERS[type(op)](overlay, ctx, op)
+        except LedgerError as exc:
+            raise LedgerError(f"genesis operation {i} ({type(op).__name__}) failed: {exc}", exc.result) from None
+    validators = load(overlay, ns.validators_key(), ValidatorSet)
+    if validators is None:
+        raise LedgerError("genesis registers no validator node", ResultCode.INVALID_ARGUMENT)
+    receipt = Receipt(tx_hash, 0, 0, 0, "", None, b"")
+    root, records = state.stage(None, 0, overlay.writes)
+    vhash = validators.hash(suite)
+    header = BlockHeader(b"", 0, bytes(32), timestamp_ms, list_root(suite.digest, [tx_hash]),
+                         list_root(suite.digest, [receipt.encode()]), root, vhash, vhash, b"")
+    return _Genesis(header, records, validators, receipt)
 
 
 def _genesis_content(raw: bytes, suite: CryptoSuite) -> tuple[TxContent, bytes]:
@@ -108,34 +143,14 @@ class ChainStore:
             raise LedgerError("this store already holds a ledger", ResultCode.ALREADY_EXISTS)
         suite = get_suite(config.settings.suite)
         content = TxContent(GENESIS_LEDGER_ID, GENESIS_NONCE, 0, tuple(config.operations()))
-        tx = Transaction(content, (), suite.digest(content.encode()))
-        state = StateStore(kv, suite.digest)
-        overlay = Overlay(state)
-        block = BlockContext(suite, 0, config.timestamp_ms)
-        ctx = TxContext(block, tx.hash, (), config.settings, privileged=True)
-        for i, op in enumerate(content.operations):
-            try:
-                HANDLERS[type(op)](overlay, ctx, op)
-            except LedgerError as exc:
-                raise LedgerError(f"genesis operation {i} ({type(op).__name__}) failed: {exc}", exc.result) from None
-        receipt = Receipt(tx.hash, 0, 0, 0, "", None, b"")
-        validators = load(overlay, ns.validators_key(), ValidatorSet)
-        if validators is None:
-            raise LedgerError("genesis registers no validator node", ResultCode.INVALID_ARGUMENT)
-        root, records = state.stage(None, 0, overlay.writes)
-        vhash = validators.hash(suite)
-        header = BlockHeader(b"", 0, bytes(32), config.timestamp_ms, list_root(suite.digest, [tx.hash]),
-                             list_root(suite.digest, [receipt.encode()]), root, vhash, vhash, b"")
-        block_hash = header.hash(suite)
+        encoded = encode([content.to_value(), []])
+        genesis = _execute_genesis(kv, suite, content, suite.digest(content.encode()), config.timestamp_ms)
+        block_hash = genesis.header.hash(suite)
         cert = CommitCertificate.sign(0, block_hash, validator_keys)
-        problem = cert.problems(validators, block_hash, 0)
+        problem = cert.problems(genesis.validators, block_hash, 0)
         if problem:
             raise LedgerError(f"genesis signatures: {problem}", ResultCode.INVALID_ARGUMENT)
-        records.update(cls._block_records(header, [tx.encode()], [tx.hash], [receipt], cert))
-        records[META_LEDGER] = block_hash
-        records[META_SUITE] = suite.name.encode()
-        cls._write(kv, records)
-        return cls(kv)
+        return cls._commit_genesis(kv, suite, genesis, encoded, cert)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -318,29 +333,20 @@ class ChainStore:
         """Rebuild block 0 from its stored transaction; raise if anything differs from its header."""
         suite = get_suite(suite_name)
         content, tx_hash = _genesis_content(genesis_tx, suite)
-        state = StateStore(kv, suite.digest)
-        overlay = Overlay(state)
-        settings_op = content.operations[0]
-        from chain.ledger.operations import UpdateLedgerSettings
-
-        if not isinstance(settings_op, UpdateLedgerSettings):
-            raise LedgerError("the genesis transaction must start with the ledger settings", ResultCode.INVALID_STATE)
-        ctx = TxContext(BlockContext(suite, 0, header.timestamp_ms), tx_hash, (), settings_op.settings, privileged=True)
-        for op in content.operations:
-            HANDLERS[type(op)](overlay, ctx, op)
-        receipt = Receipt(tx_hash, 0, 0, 0, "", None, b"")
-        root, records = state.stage(None, 0, overlay.writes)
-        validators = load(overlay, ns.validators_key(), ValidatorSet)
-        if validators is None or root != header.state_root or header.tx_root != list_root(suite.digest, [tx_hash]):
+        genesis = _execute_genesis(kv, suite, content, tx_hash, header.timestamp_ms)
+        if genesis.header != header:
             raise LedgerError("block 0 differs from re-execution of the genesis transaction", ResultCode.INVALID_STATE)
-        if header.receipts_root != list_root(suite.digest, [receipt.encode()]) or header.validators_hash != validators.hash(suite):
-            raise LedgerError("block 0 receipts or validators differ from re-execution", ResultCode.INVALID_STATE)
-        block_hash = header.hash(suite)
-        problem = certificate.problems(validators, block_hash, 0)
+        problem = certificate.problems(genesis.validators, header.hash(suite), 0)
         if problem:
             raise LedgerError(f"block 0: {problem}", ResultCode.INVALID_STATE)
-        records.update(cls._block_records(header, [genesis_tx], [tx_hash], [receipt], certificate))
-        records[META_LEDGER] = block_hash
+        return cls._commit_genesis(kv, suite, genesis, genesis_tx, certificate)
+
+    @classmethod
+    def _commit_genesis(cls, kv: KVStore, suite: CryptoSuite, genesis: _Genesis, encoded_tx: bytes,
+                        certificate: CommitCertificate) -> ChainStore:
+        records = dict(genesis.records)
+        records.update(cls._block_records(genesis.header, [encoded_tx], [genesis.receipt.tx_hash], [genesis.receipt], certificate))
+        records[META_LEDGER] = genesis.header.hash(suite)
         records[META_SUITE] = suite.name.encode()
         cls._write(kv, records)
         return cls(kv)
@@ -379,5 +385,3 @@ class ChainStore:
         deletes = [k for k, v in records.items() if v is None]
         kv.apply(puts, deletes, sync=True)
 
-
-__all__ = ["Candidate", "ChainStore", "PLACEHOLDER", "Proposal", "verify_encoded"]

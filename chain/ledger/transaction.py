@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import Sequence
 
 from chain.codec import CodecError, decode, encode
-from chain.crypto import CryptoSuite, PrivateKey, PublicKey, Signature, verify_encoded
+from chain.crypto import CryptoSuite, PrivateKey, verify_encoded
 from chain.ledger.errors import Rejection, ResultCode
 from chain.ledger.operations import Operation, operation_from_value, operation_to_value
 
@@ -123,11 +123,3 @@ class Transaction:
         """True iff every endorsement verifies."""
         return all(verify_encoded(pk, msg, sig) for pk, msg, sig in self.signature_items())
 
-    def signer_keys(self) -> list[PublicKey]:
-        """The endorsers' public keys (raises on malformed keys)."""
-        return [PublicKey.decode(e.public_key) for e in self.endorsements]
-
-
-def signature_of(data: bytes) -> Signature:
-    """Parse an encoded signature."""
-    return Signature.decode(data)

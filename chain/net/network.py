@@ -13,7 +13,7 @@ import logging
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 from chain.ca import Certificate, CertificateVerificationError, verify_chain
 from chain.crypto import CLASSIC
@@ -160,7 +160,7 @@ class Network:
         self._running = False
         if self._server is not None:
             self._server.close()
-        tasks = [t for t in (self._watch, *self._handshakes) if t is not None]
+        tasks: list[asyncio.Task[Any]] = [t for t in (self._watch, *self._handshakes) if t is not None]
         for peer in self._peers.values():
             tasks += [t for t in (peer.dial_task, peer.attempt_task) if t is not None]
         for task in tasks:
@@ -420,6 +420,7 @@ class Network:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, where: str) -> None:
         async with asyncio.timeout(self.config.handshake_timeout):
+            assert self._server_ctx is not None  # set by start()
             await writer.start_tls(self._server_ctx, ssl_handshake_timeout=self.config.handshake_timeout)
         cert = self._authenticate(writer)
         node_id = self._by_fingerprint.get(certificate_fingerprint(cert))
@@ -522,6 +523,7 @@ class Network:
             async with asyncio.timeout(cfg.connect_timeout):
                 reader, writer = await asyncio.open_connection(host, port)
             async with asyncio.timeout(cfg.handshake_timeout):
+                assert self._client_ctx is not None  # set by start()
                 await writer.start_tls(self._client_ctx, ssl_handshake_timeout=cfg.handshake_timeout)
                 cert = self._authenticate(writer)
                 if certificate_fingerprint(cert) != spec.fingerprint:

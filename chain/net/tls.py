@@ -61,7 +61,7 @@ def _certificates(source: Certificate | bytes | str | os.PathLike[str]) -> list[
             return parse_certificates(Path(source).read_bytes())
         return parse_certificates(source)
     except OSError as exc:
-        raise TlsSetupError(f"cannot read certificate file {source}: {exc}", code="file") from None
+        raise TlsSetupError(f"cannot read certificate file {source!r}: {exc}", code="file") from None
     except CAError as exc:
         raise TlsSetupError(f"not a certificate: {exc}", code="bad_certificate") from None
 
@@ -138,7 +138,7 @@ class TrustAnchors:
         """From PEM/DER files; `intermediates` may also be a directory whose *.pem files are organisation CAs."""
         if isinstance(intermediates, (str, os.PathLike)):
             directory = Path(intermediates)
-            paths: list[str | os.PathLike[str]] = sorted(directory.glob("*.pem")) if directory.is_dir() else [directory]
+            paths: list[str | os.PathLike[str]] = [*sorted(directory.glob("*.pem"))] if directory.is_dir() else [directory]
         else:
             paths = list(intermediates)
         try:

@@ -15,6 +15,9 @@ from typing import Callable, Sequence
 from chain.crypto import CryptoSuite
 from chain.ledger.chain_store import Candidate
 from chain.ledger.errors import Rejection, ResultCode
+from chain.ledger.execution.context import BlockContext
+from chain.ledger.execution.executor import check_static
+from chain.ledger.model import LedgerSettings
 from chain.ledger.transaction import Transaction
 
 Verifier = Callable[[list[tuple[bytes, bytes, bytes]]], list[bool]]
@@ -46,14 +49,15 @@ class Mempool:
     def __len__(self) -> int:
         return self._size
 
-    def admit(self, encoded: Sequence[bytes], *, height: int, max_tx_bytes: int, max_ttl: int,
+    def admit(self, encoded: Sequence[bytes], *, height: int, settings: LedgerSettings,
               committed: Callable[[bytes], bool]) -> list[Admission]:
-        """Check and queue a batch of encoded transactions; one verdict each, in order."""
+        """Check and queue a batch of encoded transactions for the block after height; one verdict each, in order."""
         parsed: list[Transaction | Admission] = []
+        next_block = BlockContext(self.suite, height + 1, 0)
         for raw in encoded:
             try:
-                tx = Transaction.decode(self.suite, raw, max_tx_bytes)
-                self._static(tx, height, max_ttl)
+                tx = Transaction.decode(self.suite, raw, settings.max_tx_bytes)
+                check_static(tx, self.ledger_id, settings, next_block, len(raw))
                 parsed.append(tx)
             except Rejection as rejection:
                 parsed.append(Admission(None, False, rejection.result, str(rejection)))
@@ -69,14 +73,6 @@ class Mempool:
                     continue
                 results.append(self._queue(item, raw, valid[item.hash], committed))
         return results
-
-    def _static(self, tx: Transaction, height: int, max_ttl: int) -> None:
-        if tx.content.ledger_id != self.ledger_id:
-            raise Rejection("the transaction is for another ledger", ResultCode.WRONG_LEDGER)
-        if tx.content.expiry_height <= height:
-            raise Rejection(f"the transaction expired at height {tx.content.expiry_height}", ResultCode.EXPIRED)
-        if tx.content.expiry_height > height + max_ttl:
-            raise Rejection(f"expiry_height is more than {max_ttl} blocks ahead", ResultCode.MALFORMED)
 
     def _queue(self, tx: Transaction, raw: bytes, signatures_valid: bool, committed: Callable[[bytes], bool]) -> Admission:
         if not signatures_valid:

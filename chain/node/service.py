@@ -8,8 +8,6 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from chain.codec import decode
-from chain.codec.schema import to_value
 from chain.consensus.solo import SoloEngine
 from chain.crypto import Address, BatchVerifier, PrivateKey
 from chain.ledger.block import CommitCertificate
@@ -64,7 +62,7 @@ class LedgerService:
             return 0
         settings = self.chain.settings()
         verdicts = self.mempool.admit([raw for _, raw in entries], height=self.chain.height,
-                                      max_tx_bytes=settings.max_tx_bytes, max_ttl=settings.max_tx_ttl_blocks,
+                                      settings=settings,
                                       committed=lambda h: self.chain.locate(h) is not None)
         stale = []
         for (key, _), verdict in zip(entries, verdicts):
@@ -120,8 +118,7 @@ class LedgerService:
                 pass
 
     def _admit_and_journal(self, encoded: list[bytes], height: int, settings: Any) -> list[Any]:
-        verdicts = self.mempool.admit(encoded, height=height, max_tx_bytes=settings.max_tx_bytes,
-                                      max_ttl=settings.max_tx_ttl_blocks, committed=lambda h: self.chain.locate(h) is not None)
+        verdicts = self.mempool.admit(encoded, height=height, settings=settings, committed=lambda h: self.chain.locate(h) is not None)
         accepted = {JOURNAL + v.tx_hash: raw for v, raw in zip(verdicts, encoded) if v.accepted and v.tx_hash is not None}
         if accepted:
             self.kv.apply(accepted, sync=True)  # durable before anyone hears "accepted"
@@ -207,5 +204,3 @@ class LedgerService:
         """Current validators: [address, public key]."""
         return [[v.address, v.public_key] for v in self.chain.validators().validators]
 
-
-__all__ = ["LedgerService", "receipt_view", "decode", "to_value"]

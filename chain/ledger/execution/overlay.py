@@ -16,7 +16,6 @@ class Overlay:
     def __init__(self, base: StateReader, cache_base: bool = False) -> None:
         self.base = base
         self.writes: dict[bytes, bytes | None] = {}
-        self.reads: set[bytes] = set()
         # A block's base is committed state, which cannot change while the block executes.
         self._cache: dict[bytes, bytes | None] | None = {} if cache_base else None
 
@@ -24,7 +23,6 @@ class Overlay:
         """The value as this overlay sees it."""
         if key in self.writes:
             return self.writes[key]
-        self.reads.add(key)
         cache = self._cache
         if cache is None:
             return self.base.get(key)

@@ -284,7 +284,7 @@ class _Update:
                 if data[off : off + 32] != blob[:32]:
                     return None  # another key's leaf: the new key splits it
                 buf = bytearray(data)
-                buf[off + 32 : off + 64] = value  # type: ignore[index]
+                buf[off + 32 : off + 64] = value  # type: ignore[index,assignment]
                 h = hasher(LEAF_TAG + blob)
                 break
             if not internal >> q & 1:
@@ -300,7 +300,7 @@ class _Update:
             child = self.record(child_depth, child_path, (INTERNAL, data[off : off + 32], int.from_bytes(data[voff : voff + 8], "big")), [entry])
             if child is None or child[0] != INTERNAL:  # a set below an internal node keeps it internal
                 raise NodeDecodeError("a child record collapsed under a set")
-            h = child[1]
+            h = child[1]  # type: ignore[assignment]
             buf = bytearray(data)
             buf[off : off + 32] = h  # type: ignore[index]
             buf[voff : voff + 8] = self.version.to_bytes(8, "big")
@@ -371,9 +371,7 @@ class _Update:
             q += 1
         lh = states[p << 1]
         rh = states[(p << 1) | 1]
-        h = hasher(
-            INTERNAL_TAG
-            + (PLACEHOLDER if lh is None else lh[1])  # type: ignore[operator]
-            + (PLACEHOLDER if rh is None else rh[1])
-        )
+        left_hash: bytes = PLACEHOLDER if lh is None else lh[1]  # type: ignore[assignment]
+        right_hash: bytes = PLACEHOLDER if rh is None else rh[1]  # type: ignore[assignment]
+        h = hasher(INTERNAL_TAG + left_hash + right_hash)
         return (INTERNAL, h, None)

@@ -5,11 +5,10 @@ from chain.ledger import namespaces as ns
 from chain.ledger.errors import ExecutionFailure, Rejection, ResultCode
 from chain.ledger.execution.context import TxContext
 from chain.ledger.execution.overlay import Overlay
-from chain.ledger.execution.records import check_name, demand, is_owner, load, require
+from chain.ledger.execution.records import check_name, demand, is_owner, load, require, store
 from chain.ledger.model import ContractAccount, EntityState
 from chain.ledger.operations import DeployContract, InvokeContract, UpgradeContract
 from chain.ledger.permissions import LedgerPermission
-from chain.ledger.execution.records import store
 
 
 def deploy_contract(state: Overlay, ctx: TxContext, op: DeployContract) -> None:

@@ -1,15 +1,15 @@
 """Participants, nodes, users, roles and certificates."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chain.ca import CAError, verify_chain
 from chain.crypto import Address, CryptoError, PublicKey
 from chain.ledger import namespaces as ns
 from chain.ledger.block import Validator, ValidatorSet
 from chain.ledger.errors import ExecutionFailure, ResultCode
 from chain.ledger.execution.certificates import (
-    fingerprint,
     parse,
-    serial_bytes,
     trusted_roots,
     verify_member_certificate,
 )
@@ -115,13 +115,7 @@ def set_user_state(state: Overlay, ctx: TxContext, op: SetUserState) -> None:
     record = require(state, ns.user_key(op.address), UserRecord, "user")
     if record.state is EntityState.REVOKED:
         raise ExecutionFailure("this user is revoked for good", ResultCode.INVALID_STATE)
-    store(state, ns.user_key(op.address), _replace_user(record, state=op.state))
-
-
-def _replace_user(record: UserRecord, **changes: object) -> UserRecord:
-    from dataclasses import replace
-
-    return replace(record, **changes)  # type: ignore[arg-type]
+    store(state, ns.user_key(op.address), replace(record, state=op.state))
 
 
 def configure_role(state: Overlay, ctx: TxContext, op: ConfigureRole) -> None:
@@ -142,7 +136,7 @@ def authorize_roles(state: Overlay, ctx: TxContext, op: AuthorizeRoles) -> None:
     _check_roles(state, op.grant)
     roles = [r for r in record.roles if r not in op.revoke]
     roles += [r for r in op.grant if r not in roles]
-    store(state, ns.user_key(op.address), _replace_user(record, roles=tuple(roles), policy=op.policy))
+    store(state, ns.user_key(op.address), replace(record, roles=tuple(roles), policy=op.policy))
 
 
 def revoke_certificate(state: Overlay, ctx: TxContext, op: RevokeCertificate) -> None:
@@ -179,8 +173,6 @@ def set_node_state(state: Overlay, ctx: TxContext, op: SetNodeState) -> None:
     record = require(state, ns.node_key(op.address), NodeRecord, "node")
     if record.state is EntityState.REVOKED:
         raise ExecutionFailure("this node is revoked for good", ResultCode.INVALID_STATE)
-    from dataclasses import replace
-
     store(state, ns.node_key(op.address), replace(record, state=op.state))
     _set_validator(state, record.address, record.public_key, active=op.state is EntityState.NORMAL)
 
@@ -197,9 +189,3 @@ def _set_validator(state: Overlay, address: bytes, public_key: bytes, active: bo
         raise ExecutionFailure("the last validator cannot be removed", ResultCode.INVALID_STATE)
     store(state, ns.validators_key(), ValidatorSet(tuple(members[a] for a in sorted(members))))
 
-
-__all__ = [
-    "add_root_certificate", "authorize_roles", "configure_role", "register_node", "register_participant",
-    "register_user", "revoke_certificate", "serial_bytes", "set_node_state", "set_participant_state",
-    "set_user_state", "fingerprint",
-]
