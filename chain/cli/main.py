@@ -21,9 +21,10 @@ def cli(verbose: bool) -> None:
 def _register() -> None:
     from chain.cli.ca import ca
     from chain.cli.keys import keys
+    from chain.cli.net import net
     from chain.cli.node import block, ledger, node, query, tx
 
-    for group in (keys, ca, node, tx, query, block, ledger):
+    for group in (keys, ca, node, net, tx, query, block, ledger):
         cli.add_command(group)
 
 

@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 Verifier = Callable[[list[tuple[bytes, bytes, bytes]]], list[bool]]
 
 # Prefixes in a ledger's store that are not ledger data: the node's journal of
-# accepted transactions awaiting a block ('P'). They are skipped by the comparison.
-NOT_LEDGER_DATA = (b"P",)
+# accepted transactions awaiting a block ('P') and its BFT consensus records
+# ('O': safety state, executed consensus tip). They are skipped by the comparison.
+NOT_LEDGER_DATA = (b"P", b"O")
 
 
 @dataclass(frozen=True)

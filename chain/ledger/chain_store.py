@@ -15,7 +15,7 @@ from chain.codec.schema import from_cbor, from_value, to_value
 from chain.crypto import Address, CryptoSuite, PrivateKey, get_suite, verify_serial
 from chain.ledger import namespaces as ns
 from chain.ledger.block import BlockHeader, CommitCertificate, ValidatorSet
-from chain.ledger.errors import LedgerError, Rejection, ResultCode, StoreCorruption
+from chain.ledger.errors import LedgerError, Pruned, Rejection, ResultCode, StoreCorruption
 from chain.ledger.execution.context import BlockContext, TxContext
 from chain.ledger.execution.executor import HANDLERS, execute_transaction
 from chain.ledger.execution.overlay import Overlay
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 META_LEDGER = b"Mledger"
 META_SUITE = b"Msuite"
 META_HEIGHT = b"Mheight"
+META_SNAPSHOT = b"Msnapshot"  # height(8) of the state snapshot a restored store started from
 HEADER = b"H"
 BODY = b"B"
 RECEIPTS = b"R"
@@ -166,6 +167,7 @@ class ChainStore:
         """A committed block header."""
         raw = self.kv.get(HEADER + _h(height))
         if raw is None:
+            self._check_pruned(height, "block", 0)
             raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
         return from_cbor(BlockHeader, raw)
 
@@ -177,6 +179,7 @@ class ChainStore:
         """The commit certificate of a committed block."""
         raw = self.kv.get(CERTIFICATE + _h(height))
         if raw is None:
+            self._check_pruned(height, "the certificate of block", 0)
             raise LedgerError(f"no certificate at height {height}", ResultCode.NOT_FOUND)
         return from_cbor(CommitCertificate, raw)
 
@@ -193,6 +196,7 @@ class ChainStore:
         """The canonical bytes of a block's transactions."""
         raw = self.kv.get(BODY + _h(height))
         if raw is None:
+            self._check_pruned(height, "the transactions of block", 1)
             raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
         body = decode(raw, max_size=MAX_BLOCK_RECORD)
         txs = [t for t in body if isinstance(t, bytes)] if isinstance(body, list) else []
@@ -204,6 +208,7 @@ class ChainStore:
         """The receipts of a committed block."""
         raw = self.kv.get(RECEIPTS + _h(height))
         if raw is None:
+            self._check_pruned(height, "the receipts of block", 1)
             raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
         value = decode(raw, max_size=MAX_BLOCK_RECORD)
         if not isinstance(value, list):
@@ -246,7 +251,27 @@ class ChainStore:
 
     def prove_state(self, state_key: bytes, height: int | None = None) -> StateProof:
         """A state value with its proof against the state root of a height (default: latest)."""
+        if height is not None:
+            self._check_pruned(height, "the state at height", 0)
         return self.state.prove(state_key, self.height if height is None else height)
+
+    @property
+    def snapshot_height(self) -> int | None:
+        """The height of the state snapshot this store was restored from; None if it holds every block since genesis."""
+        raw = self.kv.get(META_SNAPSHOT)
+        return None if raw is None else int.from_bytes(raw, "big")
+
+    def _check_pruned(self, height: int, what: str, first_after: int) -> None:
+        """Raise Pruned if `what` at height predates the snapshot this store was restored from.
+
+        A restored store keeps the header, certificate and state of the snapshot height itself
+        (first_after=0) but not that block's transactions or receipts (first_after=1).
+        """
+        base = self.snapshot_height
+        if base is not None and 0 <= height < base + first_after:
+            kept = "nothing before it" if first_after == 0 else "no transactions or receipts up to and including it"
+            raise Pruned(f"{what} {height} is not on this node: it was restored from a state snapshot at height {base}"
+                         f" and has {kept}")
 
     # -- building and committing ------------------------------------------------------
 
@@ -257,6 +282,19 @@ class ChainStore:
         if proposer is not None:
             proposer_address = Address.of(proposer.public_key(), self.suite.hash_algorithm).encode()
         return self._execute(candidates, max(timestamp_ms, parent.timestamp_ms + 1), proposer_address, strict=False)
+
+    def build_ordered(self, candidates: Sequence[Candidate], timestamp_ms: int, proposer_address: bytes) -> Proposal:
+        """Execute a block that consensus ordered (same result on every validator): its author's address, its time.
+
+        Candidates beyond the block limit are rejected, not dropped, so every
+        ordered transaction gets an outcome.
+        """
+        parent = self.header(self.height)
+        limit = self.settings().max_block_txs
+        proposal = self._execute(candidates[:limit], max(timestamp_ms, parent.timestamp_ms + 1), proposer_address, strict=False)
+        for cand in candidates[limit:]:
+            proposal.rejected.append((cand.tx, Rejection("the block was full", ResultCode.LIMIT_EXCEEDED)))
+        return proposal
 
     def _execute(self, candidates: Sequence[Candidate], timestamp_ms: int, proposer: bytes, *, strict: bool) -> Proposal:
         height = self.height + 1
@@ -363,6 +401,31 @@ class ChainStore:
         records.update(self._block_records(header, proposal.encoded, [t.hash for t in proposal.transactions],
                                            proposal.receipts, certificate))
         self._write(self.kv, records)
+
+    @classmethod
+    def restore(cls, kv: KVStore, suite_name: str, ledger_id: bytes, header: BlockHeader,
+                certificate: CommitCertificate) -> ChainStore:
+        """Open a store whose state at header.height was rebuilt from a verified snapshot (see chain.ledger.snapshot).
+
+        The caller has checked the certificate; this writes the head records in one batch,
+        after checking that the state tree stored at that height has the header's root.
+        """
+        if kv.get(META_LEDGER) is not None:
+            raise LedgerError("this store already holds a ledger", ResultCode.ALREADY_EXISTS)
+        suite = get_suite(suite_name)
+        state = StateStore(kv, suite.digest)
+        if not state.tree.has_version(header.height) or state.root(header.height) != header.state_root:
+            raise LedgerError(f"the restored state is not the state root of block {header.height}", ResultCode.INVALID_STATE)
+        h = _h(header.height)
+        cls._write(kv, {HEADER + h: header.encode(), CERTIFICATE + h: certificate.encode(), META_HEIGHT: h,
+                        META_SNAPSHOT: h, META_LEDGER: ledger_id, META_SUITE: suite.name.encode()})
+        return cls(kv)
+
+    @staticmethod
+    def tx_index_records(height: int, tx_hashes: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The transaction index entries (tx hash -> height, position) of a block's transactions."""
+        h = _h(height)
+        return {TX_INDEX + tx_hash: h + index.to_bytes(4, "big") for index, tx_hash in enumerate(tx_hashes)}
 
     @staticmethod
     def _block_records(header: BlockHeader, encoded: list[bytes], hashes: list[bytes], receipts: list[Receipt],

@@ -72,3 +72,52 @@ class StoreCorruption(LedgerError):
     """Stored ledger data is inconsistent with its hashes."""
 
     result = ResultCode.INVALID_STATE
+
+
+class SyncProblem(enum.Enum):
+    """Why a block or snapshot from a peer was refused (state sync); the value is the stable API code."""
+
+    MALFORMED = "malformed"
+    NOT_NEXT = "not_next"
+    WRONG_LEDGER = "wrong_ledger"
+    WRONG_PREVIOUS_HASH = "wrong_previous_hash"
+    UNKNOWN_VALIDATORS = "unknown_validators"
+    BAD_CERTIFICATE = "bad_certificate"
+    REPLAY_MISMATCH = "replay_mismatch"
+    BAD_MANIFEST = "bad_manifest"
+    STORE_NOT_EMPTY = "store_not_empty"
+    UNKNOWN_CHUNK = "unknown_chunk"
+    DUPLICATE_CHUNK = "duplicate_chunk"
+    OUT_OF_ORDER_CHUNK = "out_of_order_chunk"
+    BAD_CHUNK = "bad_chunk"
+    MISSING_CHUNKS = "missing_chunks"
+    MISSING_RECENT_BLOCKS = "missing_recent_blocks"
+    STATE_ROOT_MISMATCH = "state_root_mismatch"
+    IMPORT_CLOSED = "import_closed"
+
+
+class SyncError(LedgerError):
+    """Data from an untrusted peer (a block, a snapshot manifest or chunk) that must not be applied."""
+
+    result = ResultCode.INVALID_STATE
+
+    def __init__(self, message: str, problem: SyncProblem, height: int | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.height = height
+
+    @property
+    def code(self) -> str:
+        """The sync problem's stable code (e.g. `bad_certificate`), more precise than the result code."""
+        return self.problem.value
+
+
+class Pruned(LedgerError):
+    """Asked for blocks or state before the snapshot a store was restored from: this store never had them."""
+
+    result = ResultCode.NOT_FOUND
+
+    @property
+    def code(self) -> str:
+        """Always `pruned`."""
+        return "pruned"

@@ -79,6 +79,26 @@ class StateStore:
             out.append((int.from_bytes(key[-8:], "big"), raw[1:] if raw[:1] == _LIVE else None))
         return out
 
+    def items_at(self, height: int) -> Iterator[tuple[bytes, bytes]]:
+        """Every (state_key, value) present after `height`, ordered as the history index is: by key length, then bytes."""
+        current: bytes | None = None
+        found: bytes | None = None
+        for key, raw in self.kv.iterate(VERSIONS):
+            state_key = key[3:-8]
+            if state_key != current:
+                if current is not None and found is not None:
+                    yield current, found
+                current, found = state_key, None
+            if int.from_bytes(key[-8:], "big") <= height:
+                found = raw[1:] if raw[:1] == _LIVE else None
+        if current is not None and found is not None:
+            yield current, found
+
+    @staticmethod
+    def restored_records(state_key: bytes, value: bytes, height: int) -> dict[bytes, bytes]:
+        """The latest-value and history records of a value restored from a state snapshot taken at height."""
+        return {LATEST + state_key: value, _history_prefix(state_key) + height.to_bytes(8, "big"): _LIVE + value}
+
     def root(self, height: int) -> bytes:
         """The state root after a height."""
         return self.tree.root_hash(height)

@@ -6,12 +6,13 @@ import logging
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
+from chain.consensus.interfaces import ConsensusEngineAPI
 from chain.consensus.solo import SoloEngine
 from chain.crypto import Address, BatchVerifier, PrivateKey
 from chain.ledger.block import CommitCertificate
-from chain.ledger.chain_store import ChainStore, KVStore
+from chain.ledger.chain_store import ChainStore, KVStore, Proposal
 from chain.ledger.errors import LedgerError, ResultCode
 from chain.ledger.receipt import Receipt
 from chain.node.mempool import Mempool
@@ -36,7 +37,8 @@ class LedgerService:
     """Owns one ledger's store, mempool and consensus engine."""
 
     def __init__(self, name: str, kv: KVStore, node_key: PrivateKey, verifier: BatchVerifier,
-                 executor: ThreadPoolExecutor, interval_ms: int | None = None) -> None:
+                 executor: ThreadPoolExecutor, interval_ms: int | None = None,
+                 engine: Callable[[LedgerService], ConsensusEngineAPI] | None = None) -> None:
         self.name = name
         self.kv = kv
         self.chain = ChainStore(kv)
@@ -48,12 +50,12 @@ class LedgerService:
         self.executor = executor
         settings = self.chain.settings()
         self.mempool = Mempool(self.chain.suite, self.chain.ledger_id, verifier.verify)
-        self.engine = SoloEngine(self._produce, lambda: len(self.mempool), interval_ms or settings.block_interval_ms,
-                                 settings.max_block_txs)
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._rejected: OrderedDict[bytes, tuple[int, str]] = OrderedDict()
         self.address = Address.of(node_key.public_key(), self.chain.suite.hash_algorithm)
         self.recovered = self._recover_journal()
+        self.engine: ConsensusEngineAPI = engine(self) if engine is not None else SoloEngine(
+            self._produce, lambda: len(self.mempool), interval_ms or settings.block_interval_ms, settings.max_block_txs)
 
     def _recover_journal(self) -> int:
         """Re-admit transactions accepted before a crash; drop journal entries already settled."""
@@ -139,11 +141,35 @@ class LedgerService:
     async def _produce(self) -> int:
         loop = asyncio.get_running_loop()
         height, settled = await loop.run_in_executor(self.executor, self._produce_sync)
+        self._wake(settled)
+        return height
+
+    def _wake(self, settled: list[bytes]) -> None:
         for tx_hash in settled:
             for future in self._waiters.pop(tx_hash, []):
                 if not future.done():
                     future.set_result(None)
-        return height
+
+    async def commit_block(self, proposal: Proposal, certificate: CommitCertificate) -> None:
+        """Commit a block certified by consensus, then settle its transactions (BFT engines call this)."""
+        loop = asyncio.get_running_loop()
+
+        def commit() -> list[bytes]:
+            self.chain.commit(proposal, certificate)
+            return self._settle(proposal)
+
+        self._wake(await loop.run_in_executor(self.executor, commit))
+
+    def _settle(self, proposal: Proposal) -> list[bytes]:
+        """After a commit: remember rejections, clear the journal and the mempool's duplicate filter."""
+        for tx, rejection in proposal.rejected:
+            self._remember_rejection(tx.hash, int(rejection.result), str(rejection))
+        settled = [t.hash for t in proposal.transactions] + [t.hash for t, _ in proposal.rejected]
+        self.kv.apply({}, [JOURNAL + h for h in settled], sync=False)  # replayed as duplicates if lost
+        self.mempool.forget(settled)
+        log.info("ledger %s: block %d with %d transactions (%d rejected)", self.name, proposal.header.height,
+                 len(proposal.transactions), len(proposal.rejected))
+        return settled
 
     def _produce_sync(self) -> tuple[int, list[bytes]]:
         settings = self.chain.settings()
@@ -158,23 +184,20 @@ class LedgerService:
         except BaseException:
             self.mempool.requeue(candidates)  # nothing was committed: keep every accepted transaction
             raise
-        for tx, rejection in proposal.rejected:
-            self._remember_rejection(tx.hash, int(rejection.result), str(rejection))
-        settled = [t.hash for t in proposal.transactions] + [t.hash for t, _ in proposal.rejected]
-        self.kv.apply({}, [JOURNAL + h for h in settled], sync=False)  # replayed as duplicates if lost
-        self.mempool.forget(settled)
-        log.info("ledger %s: block %d with %d transactions (%d rejected)", self.name, proposal.header.height,
-                 len(proposal.transactions), len(proposal.rejected))
-        return proposal.header.height, settled
+        return proposal.header.height, self._settle(proposal)
 
     # -- queries ----------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         """Head, ledger id and load."""
         head = self.chain.header(self.chain.height)
-        return {"name": self.name, "ledger_id": self.chain.ledger_id, "suite": self.chain.suite.name,
-                "height": head.height, "block_hash": head.hash(self.chain.suite), "timestamp_ms": head.timestamp_ms,
-                "mempool": len(self.mempool), "node_address": str(self.address)}
+        status = {"name": self.name, "ledger_id": self.chain.ledger_id, "suite": self.chain.suite.name,
+                  "height": head.height, "block_hash": head.hash(self.chain.suite), "timestamp_ms": head.timestamp_ms,
+                  "mempool": len(self.mempool), "node_address": str(self.address)}
+        engine_status = getattr(self.engine, "status", None)
+        if engine_status is not None:
+            status["consensus"] = engine_status()
+        return status
 
     def block(self, height: int) -> dict[str, Any]:
         """A committed block with its receipts and certificate."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from chain.consensus.bft.messages import Block, Message
+from chain.consensus.bft.messages import CertifiedBlock, Message
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,9 @@ class Broadcast:
 
 @dataclass(frozen=True)
 class Commit:
-    """Blocks ordered for good, in height order: hand them to execution."""
+    """Blocks ordered for good, in height order, each with a QC for it: hand them to execution."""
 
-    blocks: tuple[Block, ...]
+    blocks: tuple[CertifiedBlock, ...]
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,10 @@ class BlockTree:
         for h in [h for h in self._archive if h < height - self._recent]:
             del self._archive[h]
 
+    def certified_committed(self, blocks: list[Block]) -> list[CertifiedBlock]:
+        """The just-committed blocks with their QCs (from the archive)."""
+        return [self._archive[b.height] for b in blocks]
+
     def committed_tip(self) -> CertifiedBlock:
         """The committed tip with a QC for it."""
         return self._archive[self.committed.height]

@@ -67,7 +67,7 @@ class ReplicaConfig:
     max_clock_drift_ms: int = 2_000
     sync_limit: int = 256
     sync_retry_ms: int = 200
-    archive: int = 1_024
+    archive: int = 10_000
     future_rounds: int = 64
     blocks_per_round: int = 4
     parked: int = 64
@@ -196,7 +196,7 @@ class Replica:
     def _commit(self, blocks: list[Block]) -> None:
         if not blocks:
             return
-        self._out.append(Commit(tuple(blocks)))
+        self._out.append(Commit(tuple(self.tree.certified_committed(blocks))))
         self._storage.save_committed(self.tree.committed_tip())
         for block in blocks:
             self._block_counts.pop(block.round, None)

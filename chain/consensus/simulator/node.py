@@ -165,7 +165,7 @@ class SimNode:
                 for to, data in self.outgoing(action.message):
                     self.cluster.send(self.index, action.to if to is None else to, data)
             elif isinstance(action, Commit):
-                self._execute(action.blocks)
+                self._execute([c.block for c in action.blocks])
             elif isinstance(action, FetchBatches):
                 self.cluster.send(self.index, action.peer, BatchRequest(action.digests))
                 for other in self.cluster.others(self.index):  # and anyone else, in case the peer is gone

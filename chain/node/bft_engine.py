@@ -1,0 +1,498 @@
+"""The BFT engine of a node's ledger: the asyncio shell around the pure Replica.
+
+It carries consensus messages over chain.net, cuts the mempool into batches
+and spreads them to every validator (proposals carry only digests), fetches
+batches it lacks, executes committed blocks in order on a worker thread, and
+certifies each resulting ledger block with a quorum of validator signatures
+over its hash (the execution certificate, agreed after ordering so that
+ordering never waits for execution). See docs/consensus.md.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from chain.codec import CodecError, decode, encode
+from chain.codec.schema import from_cbor, to_cbor
+from chain.consensus.batches import Batch, BatchBuilder, BatchError, BatchRequest, BatchResponse, BatchStore, answer
+from chain.consensus.bft.actions import Action, Broadcast, Commit, FetchBatches, Send, Wake
+from chain.consensus.bft.committee import Committee, SignatureCache
+from chain.consensus.bft.errors import MalformedMessage
+from chain.consensus.bft.genesis import epoch_genesis
+from chain.consensus.bft.messages import Block, CertifiedBlock, decode_message, encode_message
+from chain.consensus.bft.replica import Replica, ReplicaConfig
+from chain.consensus.bft.storage import RoundRecord
+from chain.consensus.interfaces import ConsensusEngineAPI
+from chain.crypto import Address, verify_encoded
+from chain.ledger.block import COMMIT_DOMAIN, CommitCertificate, Vote
+from chain.ledger.chain_store import Candidate, Proposal
+from chain.ledger.transaction import Transaction
+from chain.net import Network
+
+if TYPE_CHECKING:
+    from chain.node.service import LedgerService
+
+log = logging.getLogger(__name__)
+
+# Node-local consensus records in the ledger's store (not ledger data: the audit skips the prefix).
+CONSENSUS_PREFIX = b"O"  # O for ordering
+ROUND_KEY = CONSENSUS_PREFIX + b"round"
+TIP_KEY = CONSENSUS_PREFIX + b"tip"
+
+CONSENSUS, BATCH, BATCH_REQUEST, BATCH_RESPONSE, EXEC_VOTE, CERT_REQUEST, CERT_RESPONSE = range(1, 8)
+EXEC_VOTE_WINDOW = 256  # heights above ours for which execution votes are buffered
+CERT_ASK_AFTER_S = 0.5
+EXECUTED_MEMORY = 100_000  # digests of executed batches remembered (a re-proposed one is skipped)
+
+
+class Diverged(Exception):
+    """A quorum certified a different result for a block than this node computed: stop rather than fork."""
+
+
+@dataclass(frozen=True)
+class BftSettings:
+    """Engine parameters (from the node config's consensus section)."""
+
+    replica: ReplicaConfig = ReplicaConfig()
+    batch_size: int = 500
+    batch_timeout_ms: int = 20
+
+
+class LedgerConsensusStorage:
+    """Round record and executed tip in the ledger's own LevelDB (one store per ledger, one process)."""
+
+    def __init__(self, kv: Any) -> None:
+        self.kv = kv
+
+    def load_round(self) -> RoundRecord | None:
+        """The persisted round record."""
+        raw = self.kv.get(ROUND_KEY)
+        return None if raw is None else from_cbor(RoundRecord, raw)
+
+    def save_round(self, record: RoundRecord) -> None:
+        """Persist durably before the vote or timeout goes out."""
+        self.kv.apply({ROUND_KEY: to_cbor(record)}, sync=True)
+
+    def load_committed(self) -> CertifiedBlock | None:
+        """The last consensus block whose ledger effects are committed."""
+        raw = self.kv.get(TIP_KEY)
+        return None if raw is None else from_cbor(CertifiedBlock, raw)
+
+    def save_committed(self, tip: CertifiedBlock) -> None:
+        """Ignored: the engine writes the tip together with the ledger block it produced."""
+
+
+class _OwnSource:
+    """The mempool as the batch builder's source, remembering what it took (already verified candidates)."""
+
+    def __init__(self, service: LedgerService) -> None:
+        self.service = service
+        self.taken: list[Candidate] = []
+
+    def __len__(self) -> int:
+        return len(self.service.mempool)
+
+    def take(self, limit: int, max_bytes: int | None = None) -> Sequence[Candidate]:
+        self.taken = self.service.mempool.take(limit, max_bytes)
+        return self.taken
+
+
+@dataclass
+class _Execution:
+    """A committed block executed locally, waiting for its execution certificate."""
+
+    height: int
+    block_hash: bytes
+    votes: dict[bytes, bytes]
+
+
+class BftEngine(ConsensusEngineAPI):
+    """Orders batches with the Replica, executes committed blocks, certifies their results."""
+
+    def __init__(self, service: LedgerService, network_factory: Callable[[Callable[[str, bytes], Any]], Network],
+                 settings: BftSettings = BftSettings(), clock: Callable[[], float] = time.time) -> None:
+        self.service = service
+        self.chain = service.chain
+        self.suite = self.chain.suite
+        self.settings = settings
+        self.clock = clock
+        validators = self.chain.validators().validators
+        self.keys = tuple(v.public_key for v in validators)
+        self.addresses = tuple(v.address for v in validators)
+        self.node_ids = tuple(str(Address.decode(v.address)) for v in validators)
+        self.index_of = {node_id: i for i, node_id in enumerate(self.node_ids)}
+        self.me = self.keys.index(service.node_key.public_key().encode())
+        self.quorum = len(validators) * 2 // 3 + 1
+        ledger_settings = self.chain.settings()
+        per_block = max(1, ledger_settings.max_block_txs // settings.batch_size)
+        replica_config = ReplicaConfig(**{**settings.replica.__dict__, "max_payload": min(settings.replica.max_payload, per_block)})
+        self.committee = Committee(0, self.keys, SignatureCache(verify_encoded))
+        genesis_header = self.chain.header(0)
+        genesis = epoch_genesis(0, 0, genesis_header.hash(self.suite), genesis_header.timestamp_ms, self.suite.digest)
+        self.storage = LedgerConsensusStorage(service.kv)
+        self.batches = BatchStore(self.suite, own=self.addresses[self.me])
+        self.replica = Replica(self.committee, self.me, service.node_key, self.suite.digest, self.storage, self.batches,
+                               genesis, replica_config)
+        self._source = _OwnSource(service)
+        self.builder = BatchBuilder(self.addresses[self.me], self._source, max_txs=settings.batch_size,
+                                    max_delay_ms=settings.batch_timeout_ms, next_sequence=int(self.clock() * 1000) << 8)
+        self.network = network_factory(self._on_network_message)
+        self.executed_tip = self.replica.tree.committed
+        self._candidates: dict[bytes, list[Candidate]] = {}
+        self._executed: OrderedDict[bytes, None] = OrderedDict()
+        self._awaited: set[bytes] = set()
+        self._thread_work: set[asyncio.Future[Any]] = set()
+        self._commits: asyncio.Queue[CertifiedBlock] = asyncio.Queue()
+        self._exec_votes: dict[int, dict[bytes, dict[bytes, bytes]]] = {}
+        self._certificates: dict[int, CommitCertificate] = {}
+        self._batch_arrived = asyncio.Event()
+        self._progress = asyncio.Event()
+        self._wake_at = 0.0
+        self._timer_changed = asyncio.Event()
+        self._work = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.diverged: str | None = None
+        self.failure: str | None = None
+        self.stage = "idle"
+        self._verifying: set[bytes] = set()
+
+    # ---- life cycle -----------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        """Wall-clock milliseconds (block timestamps are calendar time)."""
+        return int(self.clock() * 1000)
+
+    async def start(self) -> None:
+        """Connect to the other validators and take part in consensus."""
+        await self.network.start()
+        self._perform(self.replica.start(self.now_ms()))
+        for name, loop in (("timer", self._timer_loop), ("batches", self._batch_loop), ("execute", self._execute_loop)):
+            self._tasks.append(asyncio.create_task(self._guard(name, loop), name=f"bft-{name}-{self.service.name}"))
+
+    async def _guard(self, name: str, loop: Callable[[], Any]) -> None:
+        """Run one of the engine's loops; if it fails, say so loudly and record it (the node stops ordering)."""
+        try:
+            await loop()
+        except asyncio.CancelledError:
+            raise
+        except Diverged:
+            pass
+        except Exception as exc:
+            self.failure = f"{name} loop failed: {exc!r}"
+            log.critical("ledger %s: consensus %s", self.service.name, self.failure, exc_info=True)
+
+    async def stop(self) -> None:
+        """Stop taking part; work running on a thread (executing, committing) is finished first, never cut short."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self._thread_work:
+            await asyncio.gather(*self._thread_work, return_exceptions=True)
+        await self.network.stop()
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run fn on the ledger's worker threads; a cancelled caller does not cut it short (stop waits for it)."""
+        future = asyncio.get_running_loop().run_in_executor(self.service.executor, fn, *args)
+        self._thread_work.add(future)
+        future.add_done_callback(self._thread_work.discard)
+        return await asyncio.shield(future)
+
+    def transactions_arrived(self) -> None:
+        """The mempool has new transactions: maybe cut a batch."""
+        self._work.set()
+
+    def status(self) -> dict[str, Any]:
+        """Consensus view for operators."""
+        return {"round": self.replica.round, "committed_consensus_height": self.replica.tree.committed.height,
+                "executed_consensus_height": self.executed_tip.height, "high_qc_round": self.replica.tree.high_qc.round,
+                "batches": len(self.batches), "peers_connected": sorted(self.network.connected_peers()),
+                "diverged": self.diverged, "failure": self.failure, "stage": self.stage, "refused": dict(self.replica.refused)}
+
+    # ---- wiring ---------------------------------------------------------------------------------
+
+    def _send(self, to: int, channel: int, body: bytes) -> None:
+        self.network.send(self.node_ids[to], encode([channel, body]))
+
+    def _broadcast(self, channel: int, body: bytes) -> None:
+        self.network.broadcast(encode([channel, body]))
+
+    def _perform(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Broadcast):
+                self._broadcast(CONSENSUS, encode_message(action.message))
+            elif isinstance(action, Send):
+                self._send(action.to, CONSENSUS, encode_message(action.message))
+            elif isinstance(action, Commit):
+                for certified in action.blocks:
+                    # Ordered for good: never propose these batches again (execution keeps their candidates).
+                    self.batches.release(certified.block.payload)
+                    self._commits.put_nowait(certified)
+            elif isinstance(action, FetchBatches):
+                request = BatchRequest(tuple(action.digests)).encode()
+                self._send(action.peer, BATCH_REQUEST, request)
+                for other in range(len(self.keys)):
+                    if other not in (self.me, action.peer):
+                        self._send(other, BATCH_REQUEST, request)
+            elif isinstance(action, Wake):
+                self._wake_at = action.at_ms / 1000
+                self._timer_changed.set()
+
+    async def _on_network_message(self, node_id: str, payload: bytes) -> None:
+        """Called by chain.net for each authenticated payload."""
+        sender = self.index_of.get(node_id)
+        if sender is None or self._stopping:
+            return
+        try:
+            value = decode(payload)
+            if not (isinstance(value, list) and len(value) == 2 and type(value[0]) is int and isinstance(value[1], bytes)):
+                raise MalformedMessage("expected [channel, bytes]")
+            channel, body = value
+            await self._dispatch(sender, channel, body)
+        except (CodecError, MalformedMessage, BatchError, ValueError) as exc:
+            self.replica.refused["malformed"] += 1
+            log.debug("ledger %s: refused a message from %s: %s", self.service.name, node_id, exc)
+
+    async def _dispatch(self, sender: int, channel: int, body: bytes) -> None:
+        if channel == CONSENSUS:
+            self._perform(self.replica.receive(sender, decode_message(body), self.now_ms()))
+        elif channel == BATCH:
+            await self._receive_batches([Batch.decode(body)], pusher=self.addresses[sender])
+        elif channel == BATCH_REQUEST:
+            response = answer(BatchRequest.decode(body), self.batches)
+            if response.batches:
+                self._send(sender, BATCH_RESPONSE, response.encode())
+        elif channel == BATCH_RESPONSE:
+            await self._receive_batches(list(BatchResponse.decode(body).batches), pusher=None)
+        elif channel == EXEC_VOTE:
+            self._on_exec_vote(body)
+        elif channel == CERT_REQUEST:
+            self._on_cert_request(sender, body)
+        elif channel == CERT_RESPONSE:
+            self._on_cert_response(body)
+
+    # ---- batches --------------------------------------------------------------------------------
+
+    async def _receive_batches(self, batches: list[Batch], pusher: bytes | None) -> None:
+        fresh = []
+        for batch in batches:
+            digest = batch.digest(self.suite)
+            if digest in self._candidates or digest in self._executed or digest in self._verifying:
+                continue
+            self._verifying.add(digest)
+            fresh.append((digest, batch))
+        if not fresh:
+            return
+        try:
+            checked = await self._in_thread(self._check_batches, [b for _, b in fresh])
+            added = False
+            for (digest, batch), candidates in zip(fresh, checked):
+                try:
+                    self.batches.add(batch, pusher=pusher)
+                except BatchError as exc:
+                    if digest not in self._awaited:  # execution waiting for an ordered batch takes it regardless
+                        log.debug("ledger %s: batch refused: %s", self.service.name, exc)
+                        continue
+                self._candidates[digest] = candidates
+                added = True
+        finally:
+            self._verifying.difference_update(d for d, _ in fresh)
+        if added:
+            self._batch_arrived.set()
+            self._perform(self.replica.batches_arrived(self.now_ms()))
+
+    def _check_batches(self, batches: list[Batch]) -> list[list[Candidate]]:
+        """Decode every transaction and verify all endorsements in one pooled batch (worker thread)."""
+        max_bytes = self.chain.settings().max_tx_bytes
+        decoded: list[list[tuple[Transaction, bytes]]] = []
+        for batch in batches:
+            txs = []
+            for raw in batch.transactions:
+                try:
+                    txs.append((Transaction.decode(self.suite, raw, max_bytes), raw))
+                except Exception:  # an undecodable transaction never reaches a block, on every node alike
+                    continue
+            decoded.append(txs)
+        items = [item for txs in decoded for tx, _ in txs for item in tx.signature_items()]
+        verdicts = iter(self.service.verifier.verify(items))
+        return [[Candidate(tx, raw, all([next(verdicts) for _ in tx.endorsements])) for tx, raw in txs]
+                for txs in decoded]
+
+    async def _batch_loop(self) -> None:
+        """Cut own batches from the mempool, keep them and push them to everyone."""
+        while True:
+            deadline = self.builder.deadline_ms()
+            timeout = None if deadline is None else max(0.0, deadline / 1000 - self.clock())
+            try:
+                await asyncio.wait_for(self._work.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+            self._work.clear()
+            while True:
+                batch = self.builder.poll(self.now_ms())
+                if batch is None:
+                    break
+                candidates = list(self._source.taken)
+                try:
+                    digest = self.batches.add(batch, pusher=self.addresses[self.me])
+                except BatchError as exc:
+                    log.warning("ledger %s: own batch refused (%s); transactions go back to the mempool", self.service.name, exc)
+                    self.service.mempool.requeue(candidates)
+                    await asyncio.sleep(0.05)
+                    break
+                self._candidates[digest] = candidates
+                self._broadcast(BATCH, batch.encoded)
+                self._perform(self.replica.batches_arrived(self.now_ms()))
+
+    # ---- timers ---------------------------------------------------------------------------------
+
+    async def _timer_loop(self) -> None:
+        while True:
+            delay = self._wake_at - self.clock()
+            if delay > 0:
+                self._timer_changed.clear()
+                try:
+                    await asyncio.wait_for(self._timer_changed.wait(), delay)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            self._wake_at = self.clock() + 3600
+            self._perform(self.replica.tick(self.now_ms()))
+
+    # ---- execution ------------------------------------------------------------------------------
+
+    async def _execute_loop(self) -> None:
+        while True:
+            certified = await self._commits.get()
+            block = certified.block
+            if block.height <= self.executed_tip.height:
+                continue
+            if not block.payload:
+                await self._in_thread(self._persist_tip, certified)
+                self.executed_tip = block
+                continue
+            self.stage = f"gathering batches of consensus block {block.height}"
+            candidates = await self._gather(block)
+            self.stage = f"executing consensus block {block.height}"
+            author = self.addresses[block.author]
+            proposal: Proposal = await self._in_thread(self.chain.build_ordered, candidates, block.timestamp_ms, author)
+            self.stage = f"certifying ledger block {proposal.header.height}"
+            certificate = await self._certify(proposal)
+            self.stage = f"committing ledger block {proposal.header.height}"
+            proposal.records[TIP_KEY] = to_cbor(certified)
+            await asyncio.shield(self._committing(proposal, certificate))
+            self.executed_tip = block
+            for digest in block.payload:
+                self._candidates.pop(digest, None)
+                self._executed[digest] = None
+            while len(self._executed) > EXECUTED_MEMORY:
+                self._executed.popitem(last=False)
+            self._progress.set()
+            self.stage = "idle"
+
+    async def _committing(self, proposal: Proposal, certificate: CommitCertificate) -> None:
+        task = asyncio.ensure_future(self.service.commit_block(proposal, certificate))
+        self._thread_work.add(task)
+        task.add_done_callback(self._thread_work.discard)
+        await task
+
+    def _persist_tip(self, certified: CertifiedBlock) -> None:
+        self.service.kv.apply({TIP_KEY: to_cbor(certified)}, sync=False)
+
+    async def _gather(self, block: Block) -> list[Candidate]:
+        """The block's transactions in order, fetching batches this node lacks.
+
+        A batch that an earlier block already carried adds nothing (its
+        transactions would all be duplicates): every validator skips it alike.
+        """
+        while True:
+            fresh = [d for d in block.payload if d not in self._executed]
+            missing = [d for d in fresh if d not in self._candidates]
+            self._awaited = set(missing)
+            if not missing:
+                return [c for d in fresh for c in self._candidates[d]]
+            request = BatchRequest(tuple(missing)).encode()
+            for other in range(len(self.keys)):
+                if other != self.me:
+                    self._send(other, BATCH_REQUEST, request)
+            self._batch_arrived.clear()
+            try:
+                await asyncio.wait_for(self._batch_arrived.wait(), 0.5)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _certify(self, proposal: Proposal) -> CommitCertificate:
+        """Sign our result, collect a quorum for it (or fetch a stored certificate); stop on divergence."""
+        height = proposal.header.height
+        block_hash = proposal.block_hash(self.suite)
+        signature = self.service.node_key.sign(COMMIT_DOMAIN + block_hash).encode()
+        own_key = self.keys[self.me]
+        self._exec_votes.setdefault(height, {}).setdefault(block_hash, {})[own_key] = signature
+        self._broadcast(EXEC_VOTE, encode([height, block_hash, own_key, signature]))
+        asked = self.clock()
+        while True:
+            cert = self._certificates.pop(height, None)
+            if cert is not None and cert.problems(self.chain.validators(), block_hash, height) is None:
+                break
+            by_hash = self._exec_votes.get(height, {})
+            mine = by_hash.get(block_hash, {})
+            if len(mine) >= self.quorum:
+                votes = tuple(Vote(k, s) for k, s in sorted(mine.items())[: self.quorum])
+                cert = CommitCertificate(height, block_hash, votes)
+                break
+            for other_hash, votes in by_hash.items():
+                if other_hash != block_hash and len(votes) >= self.quorum:
+                    self.diverged = f"block {height}: a quorum certified {other_hash.hex()}, we computed {block_hash.hex()}"
+                    log.critical("ledger %s: state divergence: %s", self.service.name, self.diverged)
+                    raise Diverged(self.diverged)
+            if self.clock() - asked > CERT_ASK_AFTER_S:
+                asked = self.clock()
+                self._broadcast(CERT_REQUEST, encode([height]))
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), CERT_ASK_AFTER_S)
+            except asyncio.TimeoutError:
+                pass
+        for h in [h for h in self._exec_votes if h <= height]:
+            del self._exec_votes[h]
+        return cert
+
+    def _on_exec_vote(self, body: bytes) -> None:
+        value = decode(body)
+        if not (isinstance(value, list) and len(value) == 4 and type(value[0]) is int
+                and all(isinstance(v, bytes) for v in value[1:])):
+            raise MalformedMessage("execution vote must be [height, block hash, key, signature]")
+        height, block_hash, key, signature = value
+        if not self.chain.height < height <= self.chain.height + EXEC_VOTE_WINDOW or key not in self.keys:
+            return
+        if not self.committee.verify(key, COMMIT_DOMAIN + block_hash, signature):
+            raise MalformedMessage("execution vote with an invalid signature")
+        by_hash = self._exec_votes.setdefault(height, {})
+        if any(key in votes for votes in by_hash.values()):
+            return  # one result per validator per height
+        by_hash.setdefault(block_hash, {})[key] = signature
+        self._progress.set()
+
+    def _on_cert_request(self, sender: int, body: bytes) -> None:
+        value = decode(body)
+        if not (isinstance(value, list) and len(value) == 1 and type(value[0]) is int):
+            raise MalformedMessage("certificate request must be [height]")
+        height = value[0]
+        if 0 < height <= self.chain.height:
+            self._send(sender, CERT_RESPONSE, self.chain.certificate(height).encode())
+
+    def _on_cert_response(self, body: bytes) -> None:
+        cert = from_cbor(CommitCertificate, body)
+        if cert.height == self.chain.height + 1:
+            self._certificates[cert.height] = cert
+            self._progress.set()
+
