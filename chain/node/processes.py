@@ -208,18 +208,21 @@ def _spawn(home: Path, config: NodeConfig) -> tuple[NodeProcess, int]:
 
 
 def up(directory: str | Path, *, timeout: float = 60.0) -> list[NodeProcess]:
-    """Start every node of the network and wait until each accepts connections on its client port.
+    """Start every node of the network that is not running and wait until each accepts client connections.
 
-    Refuses (starting nothing) if any node is already running. If a node exits
-    or does not open its port within `timeout` seconds, the nodes started by
-    this call are stopped again and the error quotes that node's log.
+    Nodes already running are left alone (so `up` after a node crashed restarts
+    just that one); if every node runs already, it refuses. If a node exits or
+    does not open its port within `timeout` seconds, the nodes started by this
+    call are stopped again and the error quotes that node's log.
     """
-    nodes = _nodes(directory)
-    running = [(home.name, pid) for home, _ in nodes if (pid := _running_pid(home)) is not None]
-    if running:
+    everything = _nodes(directory)
+    running = [(home.name, pid) for home, _ in everything if (pid := _running_pid(home)) is not None]
+    if len(running) == len(everything):
         listed = ", ".join(f"{name} (pid {pid})" for name, pid in running)
         raise NetProcessError(f"already running: {listed}; stop the network with `chain net down --dir {directory}` first",
                               "already_running")
+    names = {name for name, _ in running}
+    nodes = [(home, config) for home, config in everything if home.name not in names]
     for home, config in nodes:
         if _reachable(config.host, config.port, timeout=0.2):
             raise NetProcessError(f"{home.name}: port {config.port} on {config.host} is already in use by another process",

@@ -6,9 +6,14 @@ import logging
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from chain.consensus.bft.replica import ReplicaConfig
 
 from chain.crypto import BatchVerifier, PrivateKey
 from chain.crypto.keystore import load_key
+from chain.net import BackoffConfig, NetConfig, Network
+from chain.node.bft_engine import BftEngine, BftSettings
 from chain.node.config import NodeConfig
 from chain.node.server import NodeServer
 from chain.node.service import LedgerService
@@ -27,7 +32,34 @@ def node_password(config: NodeConfig) -> bytes:
     return env.encode()
 
 
-async def serve(config: NodeConfig, node_key: PrivateKey, ready: asyncio.Event | None = None) -> None:
+def bft_engine_factory(config: NodeConfig, password: bytes) -> Callable[[LedgerService], BftEngine] | None:
+    """The BFT engine for a ledger when the config has a bft consensus section (None: solo)."""
+    consensus = config.consensus
+    if consensus is None:
+        return None
+    if len(config.ledgers) != 1:
+        raise ValueError("a BFT node hosts one ledger per process (one p2p port each); split the ledgers into nodes")
+    identity = consensus.tls_identity(password)
+    trust = consensus.trust_anchors()
+    peers = consensus.peer_specs()
+    settings = BftSettings(ReplicaConfig(round_timeout_ms=consensus.round_timeout_ms,
+                                         max_round_timeout_ms=consensus.max_round_timeout_ms,
+                                         idle_proposal_ms=consensus.idle_proposal_ms),
+                           batch_size=consensus.batch_size, batch_timeout_ms=consensus.batch_timeout_ms)
+
+    def engine(service: LedgerService) -> BftEngine:
+        def network(on_message: Callable[[str, bytes], Any]) -> Network:
+            net_config = NetConfig(listen_host=consensus.p2p_host, listen_port=consensus.p2p_port,
+                                   backoff=BackoffConfig(base=0.2, maximum=5.0))
+            return Network(str(service.address), identity, trust, peers, net_config, on_message=on_message)
+
+        return BftEngine(service, network, settings)
+
+    return engine
+
+
+async def serve(config: NodeConfig, node_key: PrivateKey, ready: asyncio.Event | None = None,
+                password: bytes | None = None) -> None:
     """Run until SIGTERM/SIGINT."""
     verifier = BatchVerifier()
     executor = ThreadPoolExecutor(max_workers=len(config.ledgers) + 2, thread_name_prefix="ledger")
@@ -37,7 +69,9 @@ async def serve(config: NodeConfig, node_key: PrivateKey, ready: asyncio.Event |
         for entry in config.ledgers:
             kv = open_store(str(entry.path), create_if_missing=False)
             stores.append(kv)
-            services[entry.name] = LedgerService(entry.name, kv, node_key, verifier, executor, config.block_interval_ms)
+            engine = bft_engine_factory(config, password or b"")
+            services[entry.name] = LedgerService(entry.name, kv, node_key, verifier, executor, config.block_interval_ms,
+                                                 engine=engine)
         verifier.start()
         for svc in services.values():
             await svc.start()
@@ -67,5 +101,6 @@ async def serve(config: NodeConfig, node_key: PrivateKey, ready: asyncio.Event |
 def run(config_path: str) -> None:
     """Load the config and key, then serve."""
     config = NodeConfig.load(config_path)
-    key = load_key(config.node_key, node_password(config))
-    asyncio.run(serve(config, key))
+    password = node_password(config)
+    key = load_key(config.node_key, password)
+    asyncio.run(serve(config, key, password=password))
