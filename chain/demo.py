@@ -2,8 +2,8 @@
 
 Creates keys in both suites, signs and verifies, shows tamper detection,
 encrypts to a public key, stores a key encrypted on disk, builds a consortium
-CA in both suites, then starts a local single-validator node, writes demo data
-and verifies a state proof, and leaves the node running (CHAIN_DEMO_ONESHOT=1
+CA in both suites, then starts a local 4-validator BFT consortium, writes demo data
+and verifies a state proof read from another validator, and leaves it running (CHAIN_DEMO_ONESHOT=1
 stops it instead, as the tests do).
 """
 from __future__ import annotations
@@ -66,17 +66,17 @@ def show_ca() -> None:
 
 
 def show_node(keep_running: bool) -> None:
-    """Start the local node with demo data."""
+    """Start the local 4-validator consortium with demo data."""
     from chain.node.demo import run_node_demo
 
-    run_node_demo(DATA / "node", PASSWORD, say, keep_running)
+    run_node_demo(DATA / "consortium", PASSWORD, say, keep_running)
 
 
 def main() -> int:
     """Run the demo."""
     DATA.mkdir(parents=True, exist_ok=True)
-    say("Consortium chain: what runs today (crypto suites, keystore, CA, ledger, single-validator node).")
-    say("BFT consensus across nodes, the contract VM, the HTTP gateway and the applications are not built yet.\n")
+    say("Consortium chain: what runs today (crypto suites, keystore, CA, ledger, a 4-validator BFT consortium).")
+    say("The contract VM, the HTTP gateway, the web front end and the applications are not built yet.\n")
     for suite in (CLASSIC, SM):
         show_suite(suite)
     show_batch()

@@ -1,11 +1,7 @@
-"""The node part of `make run`: a local single-validator node with demo data, left running."""
+"""The node part of `make run`: a local 4-validator BFT consortium (separate processes) with demo data, left running."""
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,68 +15,52 @@ from chain.ledger.model import DataEntry
 from chain.ledger.operations import Operation, PublishEvent, RegisterDataAccount, RegisterEventAccount, WriteKV
 from chain.ledger.smt import SparseMerkleProof, verify_proof
 from chain.node.client import NodeClient
-from chain.node.devsetup import init_node_dir
+from chain.node.config import NodeConfig
+from chain.node.netsetup import init_network
+from chain.node.processes import down, node_directories, up
 
 DEFAULT_PORT = 7400
+VALIDATORS = 4
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
+def _ports_free(base: int) -> bool:
+    for port in [base + i for i in range(VALIDATORS)] + [base + 100 + i for i in range(VALIDATORS)]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(config: Path, password: bytes, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, CHAIN_KEY_PASSWORD=password.decode())
-    with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "chain.cli.main", "node", "run", "--config", str(config)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the node exited; see {log}")
-        try:
-            with NodeClient("127.0.0.1", port, timeout=5) as c:
-                c.call("status")
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the node did not start within 60 s; see {log}")
+def _base_port() -> int:
+    for base in (DEFAULT_PORT, 17400, 27400, 37400):
+        if _ports_free(base):
+            return base
+    raise RuntimeError("no free block of ports found for the demo consortium")
 
 
 def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], keep_running: bool) -> None:
-    """Create (once) and start a node with a classic and an sm ledger, write demo data, verify a proof."""
-    config = directory / "node.json"
-    if not config.exists():
-        port = DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port()
-        init_node_dir(directory, suite="classic", ledgers=["main"], port=port, password=password, scrypt_n=2**12)
-    import json
-
-    port = int(json.loads(config.read_text())["listen"].rsplit(":", 1)[1])
-    if not _port_free(port):
-        raise RuntimeError(f"port {port} is in use; stop the other node or delete {directory} to get a new port")
-    log = directory / "node.log"
-    proc = _start(config, password, log)
+    """Create (once) and start four validators, write demo data through one, read it back with a proof from another."""
+    if not (directory / "network.json").exists():
+        init_network(directory, nodes=VALIDATORS, suite="classic", base_port=_base_port(), password=password,
+                     scrypt_n=2**12)
+    homes = node_directories(directory)
+    configs = [NodeConfig.load(h / "node.json") for h in homes]
+    started = up(directory, timeout=120)
     try:
-        _wait_ready(port, proc, log)
-        admin = load_key(directory / "keys" / "admin.key", password)
-        with NodeClient("127.0.0.1", port) as c:
+        say(f"== consortium: {len(homes)} BFT validators as separate processes (tolerates 1 faulty)")
+        for home, config in zip(homes, configs):
+            assert config.consensus is not None
+            say(f"   {home.name}  client 127.0.0.1:{config.port}  p2p {config.consensus.p2p_host}:{config.consensus.p2p_port}"
+                f"  log {home / 'node.log'}")
+        admin = load_key(homes[0] / "keys" / "admin.key", password)
+        first, last = configs[0], configs[-1]
+        with NodeClient(first.host, first.port) as c:
             status = c.status("main")
-            say(f"== node: ledger 'main' ({status['suite']}) at height {status['height']}, client port 127.0.0.1:{port}")
             stamp = str(int(time.time()))
-            ops: list[Operation] = [WriteKV("demo-items", f"sku-{i}-{stamp}", f"commissioned batch {stamp}".encode(), -1) for i in range(3)]
+            ops: list[Operation] = [WriteKV("demo-items", f"sku-{i}-{stamp}", f"commissioned batch {stamp}".encode(), -1)
+                                    for i in range(3)]
             if status["height"] == 0:
                 ops = [RegisterDataAccount("demo-items", ()), RegisterEventAccount("demo-alerts"), *ops]
             ops.append(PublishEvent("demo-alerts", "temperature", b"cold chain ok", None))
@@ -88,32 +68,45 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
             c.submit("main", [tx])
             outcome = c.wait("main", tx.hash)
             receipt = outcome.get("receipt", {})
-            say(f"   transaction  {tx.hash.hex()[:16]}… {outcome['status']} in block {receipt.get('height')} ({receipt.get('code_name')})")
-            key = ns.data_entry_key("demo-items", f"sku-0-{stamp}")
+            say(f"   transaction  {tx.hash.hex()[:16]}… sent to {homes[0].name}: {outcome['status']} in block "
+                f"{receipt.get('height')} ({receipt.get('code_name')})")
+        key = ns.data_entry_key("demo-items", f"sku-0-{stamp}")
+        with NodeClient(last.host, last.port) as c:
+            deadline = time.monotonic() + 30
+            while c.status("main")["height"] < receipt.get("height", 0) and time.monotonic() < deadline:
+                time.sleep(0.1)
             state = c.call("state", ledger="main", key=key)
-            header = from_cbor(BlockHeader, c.call("block", ledger="main", height=state["height"])["header"])
-            suite = get_suite(status["suite"])
-            verify_proof(suite.digest, header.state_root, suite.digest(key), suite.digest(state["value"]),
-                         SparseMerkleProof.from_cbor(state["proof"]))
-            entry = from_cbor(DataEntry, state["value"])
-            say(f"   state proof  demo-items/sku-0-{stamp} = {entry.value.decode()!r}: verified against block {state['height']}'s state root")
-        say(f"   files        {directory} (keys, certificates, genesis, LevelDB ledger, node.log)")
+            block = c.call("block", ledger="main", height=state["height"])
+        header = from_cbor(BlockHeader, block["header"])
+        suite = get_suite(status["suite"])
+        verify_proof(suite.digest, header.state_root, suite.digest(key), suite.digest(state["value"]),
+                     SparseMerkleProof.from_cbor(state["proof"]))
+        entry = from_cbor(DataEntry, state["value"])
+        say(f"   state proof  read from {homes[-1].name}: demo-items/sku-0-{stamp} = {entry.value.decode()!r}, verified "
+            f"against block {state['height']}'s state root ({len(from_cbor_votes(block['certificate']))} validator signatures)")
+        say(f"   files        {directory} (CA, keys, genesis, one LevelDB ledger per node, logs)")
         if not keep_running:
             return
-        say("\nThe node keeps running. Try, in another terminal:")
+        say("\nThe consortium keeps running. Try, in another terminal:")
         say(f"   export CHAIN_KEY_PASSWORD={password.decode()}")
-        say(f"   .venv/bin/chain query history demo-items sku-0-{stamp} --node 127.0.0.1:{port}")
-        say(f"   .venv/bin/chain tx write demo-items my-key my-value --node 127.0.0.1:{port} --key-file {directory}/keys/admin.key")
-        say(f"   .venv/bin/chain block show --node 127.0.0.1:{port}")
-        say("Press Ctrl-C to stop it.")
+        say(f"   .venv/bin/chain net status --dir {directory}")
+        say(f"   .venv/bin/chain query history demo-items sku-0-{stamp} --node 127.0.0.1:{configs[1].port}")
+        say(f"   .venv/bin/chain tx write demo-items my-key my-value --node 127.0.0.1:{configs[2].port} "
+            f"--key-file {homes[0]}/keys/admin.key")
+        say(f"   kill -9 $(cat {homes[1]}/node.pid)   # commits go on; then: .venv/bin/chain net up --dir {directory}")
+        say("Press Ctrl-C to stop the consortium.")
         try:
-            proc.wait()
+            while True:
+                time.sleep(3600)
         except KeyboardInterrupt:
             pass
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if started:
+            down(directory, timeout=30)
+
+
+def from_cbor_votes(certificate: bytes) -> list[object]:
+    """The votes of an encoded commit certificate."""
+    from chain.ledger.block import CommitCertificate
+
+    return list(from_cbor(CommitCertificate, certificate).votes)

@@ -18,9 +18,11 @@ def test_demo_runs_and_reports_each_part(tmp_path: Path) -> None:
     assert "batch verify: 1000/1000 valid" in out
     assert out.count("verify refuses: revoked") == 2
     assert any((tmp_path / "ca" / "sm").iterdir())
-    assert "committed in block 1 (SUCCESS)" in out and "verified against block 1's state root" in out
+    assert "4 BFT validators as separate processes" in out
+    assert ": committed in block 1 (SUCCESS)" in out and "verified against block 1's state root" in out
+    assert "read from node3" in out and "(3 validator signatures)" in out
     again = subprocess.run([sys.executable, "-m", "chain.demo"], capture_output=True, text=True, timeout=240,
                            env={"CHAIN_DEMO_DIR": str(tmp_path), "CHAIN_DEMO_ONESHOT": "1", "PATH": "/usr/bin:/bin"},
                            cwd=Path(__file__).resolve().parents[2])
     assert again.returncode == 0, again.stderr
-    assert "committed in block 2 (SUCCESS)" in again.stdout  # a second run reuses the node and its ledger
+    assert ": committed in block 2 (SUCCESS)" in again.stdout  # a second run reuses the consortium and its ledgers

@@ -42,6 +42,7 @@ from chain.crypto import PrivateKey
 log = logging.getLogger(__name__)
 
 MAX_DIGEST_BYTES = 64
+RECENTLY_COMMITTED = 4_096  # batch digests of the latest commits, never proposed again
 
 
 class PayloadAPI(Protocol):
@@ -100,6 +101,7 @@ class Replica:
         self._block_counts: Counter[int] = Counter()
         self._parked: OrderedDict[bytes, tuple[Proposal, int]] = OrderedDict()
         self._sync_asked: dict[bytes, tuple[int, int]] = {}
+        self._recently_committed: OrderedDict[bytes, None] = OrderedDict()
         self._out: list[Action] = []
         self.refused: Counter[str] = Counter()
 
@@ -197,6 +199,11 @@ class Replica:
         if not blocks:
             return
         self._out.append(Commit(tuple(self.tree.certified_committed(blocks))))
+        for block in blocks:  # the driver releases them only after this call: never propose them again meanwhile
+            for digest in block.payload:
+                self._recently_committed[digest] = None
+        while len(self._recently_committed) > RECENTLY_COMMITTED:
+            self._recently_committed.popitem(last=False)
         self._storage.save_committed(self.tree.committed_tip())
         for block in blocks:
             self._block_counts.pop(block.round, None)
@@ -262,7 +269,7 @@ class Replica:
         if parent is None:
             return
         pending = self.tree.uncommitted_payload(qc.block_id)
-        payload = self._payload.ready(pending, self.config.max_payload)
+        payload = self._payload.ready(pending | self._recently_committed.keys(), self.config.max_payload)
         if not payload and not pending and now < self._entered_at + self.config.idle_proposal_ms:
             return
         block = Block(self.committee.epoch, self.round, parent.height + 1, qc.block_id, qc, payload,

@@ -1,0 +1,207 @@
+"""BFT consortium benchmark: n validators as separate processes on 127.0.0.1, open-loop KV-write load.
+
+python -m bench.consensus [--suite classic|sm] [--nodes 4] [--seconds 60] [--rate R | --find-peak]
+                          [--signers 500] [--latency-at 0.8]
+
+1. `chain net init` + `chain net up` a fresh n-validator network (temporary directory).
+2. Register --signers users with a writer role; pre-sign every transaction (signing is the clients' cost).
+3. Offer transactions at a fixed rate (open loop: submissions never wait for commits), spread over all
+   nodes, for --seconds; a watcher fetches every new block from node 0 and notes when each transaction
+   was first seen committed.
+4. Print JSON lines: committed tx/s over the window, commit latency p50/p99 (submit -> seen committed).
+
+With --find-peak it first offers far more than the network can take to measure the peak, then
+runs again at --latency-at (80%) of that peak for the latency figures, as the README quotes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.report import emit, log
+from chain.crypto import get_suite
+from chain.crypto.keystore import load_key
+from chain.ledger.devnet import Member
+from chain.ledger.operations import ConfigureRole, RegisterDataAccount, RegisterUser, WriteKV
+from chain.ledger.permissions import LedgerPermission, RolePolicy, TxPermission
+from chain.ledger.transaction import Transaction, TxContent
+from chain.node.client import NodeClient
+from chain.node.config import NodeConfig
+from chain.node.netsetup import init_network
+from chain.node.processes import down, node_directories, up
+
+LEDGER = "main"
+
+
+class Network:
+    """A running n-node network and what the load needs from it."""
+
+    def __init__(self, directory: Path, nodes: int, suite: str) -> None:
+        password = b"bench"
+        init_network(directory, nodes=nodes, suite=suite, base_port=30_000 + (os.getpid() % 300) * 50,
+                     password=password, scrypt_n=2**10)
+        self.directory = directory
+        self.homes = node_directories(directory)
+        self.configs = [NodeConfig.load(h / "node.json") for h in self.homes]
+        self.admin = load_key(self.homes[0] / "keys" / "admin.key", password)
+        self.suite = get_suite(suite)
+        up(directory, timeout=120)
+        with self.client(0) as c:
+            status = c.status(LEDGER)
+        self.ledger_id = status["ledger_id"]
+
+    def client(self, i: int) -> NodeClient:
+        return NodeClient(self.configs[i].host, self.configs[i].port, timeout=120)
+
+    def height(self) -> int:
+        with self.client(0) as c:
+            return int(c.status(LEDGER)["height"])
+
+    def commit(self, txs: list[Transaction]) -> None:
+        with self.client(0) as c:
+            verdicts = c.submit(LEDGER, txs)
+            assert all(v["accepted"] for v in verdicts), verdicts[:1]
+            for tx in txs:
+                assert c.wait(LEDGER, tx.hash, 120_000)["status"] == "committed"
+
+    def tx(self, ops: list[object], signer: object, expiry: int | None = None) -> Transaction:
+        expiry = expiry if expiry is not None else self.height() + 900
+        content = TxContent(self.ledger_id, os.urandom(12), expiry, tuple(ops))  # type: ignore[arg-type]
+        return Transaction.create(self.suite, content, [signer])  # type: ignore[list-item]
+
+    def stop(self) -> None:
+        down(self.directory, timeout=30)
+
+
+def _signers(net: Network, count: int) -> list[object]:
+    """Register count users allowed to write any data account."""
+    from chain.ca import CAStore
+
+    store = CAStore.open(net.directory / "ca")
+    org = store.organisations()[0]
+    members = []
+    for i in range(count):
+        key = net.suite.generate_keypair().private
+        record = store.issue(org, "user", f"loaduser{i}", ca_password=b"bench", public_key=key.public_key())
+        members.append(Member(f"loaduser{i}", org, key, store.certificate(record.serial)))
+    net.commit([net.tx([ConfigureRole("WRITER", int(LedgerPermission.WRITE_ANY_DATA_ACCOUNT),
+                                      int(TxPermission.DIRECT_OPERATION)), RegisterDataAccount("bench", ())], net.admin)])
+    for i in range(0, count, 100):
+        regs = [RegisterUser(m.certificate.der, ("WRITER",), RolePolicy.UNION) for m in members[i:i + 100]]
+        net.commit([net.tx(regs, net.admin)])
+    return [m.key for m in members]
+
+
+class Watcher(threading.Thread):
+    """Follows node 0's blocks and records when each transaction hash was first seen committed."""
+
+    def __init__(self, net: Network, start_height: int) -> None:
+        super().__init__(daemon=True)
+        self.net = net
+        self.next = start_height + 1
+        self.seen: dict[bytes, float] = {}
+        self.stop_flag = threading.Event()
+
+    def run(self) -> None:
+        with self.net.client(0) as c:
+            while not self.stop_flag.is_set():
+                height = int(c.status(LEDGER)["height"])
+                if height < self.next:
+                    time.sleep(0.01)
+                    continue
+                now = time.monotonic()
+                for h in range(self.next, height + 1):
+                    for raw in c.call("block", ledger=LEDGER, height=h)["transactions"]:
+                        self.seen.setdefault(Transaction.decode(self.net.suite, raw, 1 << 20).hash, now)
+                self.next = height + 1
+
+
+def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> dict[str, float]:
+    """Open-loop load at `rate` tx/s for `seconds`; returns committed tx/s and latency percentiles."""
+    watcher = Watcher(net, net.height())
+    watcher.start()
+    clients = [net.client(i) for i in range(len(net.configs))]
+    submitted: dict[bytes, float] = {}
+    refused = 0
+    tick = 0.05
+    per_tick = max(1, int(rate * tick))
+    start = time.monotonic()
+    index = 0
+    n = 0
+    while time.monotonic() - start < seconds and index < len(txs):
+        chunk = txs[index:index + per_tick]
+        index += len(chunk)
+        client = clients[n % len(clients)]
+        n += 1
+        sent_at = time.monotonic()
+        for tx, verdict in zip(chunk, client.submit(LEDGER, chunk)):
+            if verdict["accepted"]:
+                submitted[tx.hash] = sent_at
+            else:
+                refused += 1
+        pause = start + n * tick - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+    window = time.monotonic() - start
+    drain_until = time.monotonic() + 30
+    while time.monotonic() < drain_until and not all(h in watcher.seen for h in submitted):
+        time.sleep(0.1)
+    watcher.stop_flag.set()
+    watcher.join(10)
+    for c in clients:
+        c.close()
+    in_window = [h for h, t in watcher.seen.items() if h in submitted and t - start <= window]
+    latencies = sorted(watcher.seen[h] - submitted[h] for h in submitted if h in watcher.seen)
+    if not latencies:
+        return {"committed_per_s": 0.0, "offered_per_s": len(submitted) / window, "refused": refused}
+    return {
+        "committed_per_s": len(in_window) / window,
+        "offered_per_s": len(submitted) / window,
+        "refused": refused,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "lost": len(submitted) - len(latencies),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", choices=["classic", "sm"], default="classic")
+    parser.add_argument("--nodes", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--rate", type=float, default=0, help="offered tx/s (default: find the peak first)")
+    parser.add_argument("--peak-offer", type=float, default=6_000, help="offered tx/s when measuring the peak")
+    parser.add_argument("--latency-at", type=float, default=0.8)
+    parser.add_argument("--signers", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        log(f"{args.suite}: starting {args.nodes} validators")
+        net = Network(Path(tmp) / "net", args.nodes, args.suite)
+        try:
+            keys = _signers(net, args.signers)
+            runs = [("peak", args.peak_offer), ("at_%d_percent" % round(args.latency_at * 100), 0.0)] if not args.rate \
+                else [("fixed", args.rate)]
+            peak = 0.0
+            for label, rate in runs:
+                rate = rate or peak * args.latency_at
+                count = int(rate * args.seconds * 1.05) + 100
+                log(f"{args.suite}: signing {count} transactions for {label} ({rate:.0f} tx/s offered)")
+                expiry = net.height() + 990
+                txs = [net.tx([WriteKV("bench", f"{label}-{i}", b"v" * 32, None)], keys[i % len(keys)], expiry)
+                       for i in range(count)]
+                result = offer(net, txs, rate, args.seconds)
+                peak = peak or result["committed_per_s"]
+                emit("consensus", f"{args.suite}/n{args.nodes}/{label}/committed_tx_per_s", result["committed_per_s"],
+                     **{k: round(v, 1) for k, v in result.items() if k != "committed_per_s"},
+                     seconds=args.seconds, signers=args.signers)
+        finally:
+            net.stop()
+
+
+if __name__ == "__main__":
+    main()
