@@ -64,7 +64,7 @@ class LedgerService:
             return 0
         settings = self.chain.settings()
         verdicts = self.mempool.admit([raw for _, raw in entries], height=self.chain.height,
-                                      settings=settings,
+                                      settings=settings, recovering=True,  # accepted once: no quota turns them away
                                       committed=lambda h: self.chain.locate(h) is not None)
         stale = []
         for (key, _), verdict in zip(entries, verdicts):
@@ -99,8 +99,17 @@ class LedgerService:
         loop = asyncio.get_running_loop()
         verdicts = await loop.run_in_executor(self.executor, self._admit_and_journal, encoded, height, settings)
         self.engine.transactions_arrived()
-        return [{"tx_hash": v.tx_hash, "accepted": v.accepted, "code": int(v.code), "code_name": v.code.name,
-                 "message": v.message} for v in verdicts]
+        return [self._verdict_view(v) for v in verdicts]
+
+    @staticmethod
+    def _verdict_view(verdict: Any) -> dict[str, Any]:
+        """An admission verdict as a client sees it; a full pool says why (busy, sender_quota) and when to retry."""
+        view = {"tx_hash": verdict.tx_hash, "accepted": verdict.accepted, "code": int(verdict.code),
+                "code_name": verdict.code.name, "message": verdict.message}
+        if verdict.refusal is not None:
+            view["refusal"] = str(verdict.refusal.value)
+            view["retry_after_ms"] = verdict.retry_after_ms
+        return view
 
     async def wait(self, tx_hash: bytes, timeout_s: float) -> dict[str, Any]:
         """Block until the transaction is committed or rejected, or the timeout passes."""

@@ -53,3 +53,13 @@ def test_failed_production_requeues_and_restart_recovers_the_journal(node_dir, m
         assert all(restarted.chain.locate(t.hash) for t in txs)
         assert list(restarted.kv.iterate(JOURNAL)) == []
         restarted.kv.close()
+
+
+def test_a_full_mempool_tells_the_client_why_and_when_to_retry() -> None:
+    from chain.node.mempool import Admission, Refusal
+    from chain.node.service import LedgerService
+    from chain.ledger.errors import ResultCode
+
+    view = LedgerService._verdict_view(Admission(b"h", False, ResultCode.MEMPOOL_FULL, "busy: full", Refusal.BUSY, 250))
+    assert view["refusal"] == "busy" and view["retry_after_ms"] == 250 and view["code_name"] == "MEMPOOL_FULL"
+    assert "refusal" not in LedgerService._verdict_view(Admission(b"h", True, ResultCode.SUCCESS))
