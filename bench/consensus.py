@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+from collections import Counter
 import tempfile
 import threading
 import time
@@ -127,6 +128,8 @@ def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> 
     watcher.start()
     clients = [net.client(i) for i in range(len(net.configs))]
     submitted: dict[bytes, float] = {}
+    submitted_to: dict[bytes, int] = {}
+    reasons: Counter[str] = Counter()
     refused = 0
     tick = 0.05
     per_tick = max(1, int(rate * tick))
@@ -142,8 +145,10 @@ def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> 
         for tx, verdict in zip(chunk, client.submit(LEDGER, chunk)):
             if verdict["accepted"]:
                 submitted[tx.hash] = sent_at
+                submitted_to[tx.hash] = n % len(clients)
             else:
                 refused += 1
+                reasons[verdict.get("refusal") or verdict["code_name"]] += 1
         pause = start + n * tick - time.monotonic()
         if pause > 0:
             time.sleep(pause)
@@ -153,6 +158,12 @@ def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> 
         time.sleep(0.1)
     watcher.stop_flag.set()
     watcher.join(10)
+    lost = [h for h in submitted if h not in watcher.seen]
+    for h in lost[:5]:
+        outcome = clients[submitted_to[h]].call("outcome", ledger=LEDGER, tx_hash=h)
+        log(f"lost {h.hex()[:16]} (sent to node {submitted_to[h]}): {outcome}")
+    if reasons:
+        log(f"refusals: {dict(reasons)}")
     for c in clients:
         c.close()
     in_window = [h for h, t in watcher.seen.items() if h in submitted and t - start <= window]
@@ -195,6 +206,10 @@ def main() -> None:
                 txs = [net.tx([WriteKV("bench", f"{label}-{i}", b"v" * 32, None)], keys[i % len(keys)], expiry)
                        for i in range(count)]
                 result = offer(net, txs, rate, args.seconds)
+                for i in range(len(net.configs)):
+                    with net.client(i) as c:
+                        consensus = c.status(LEDGER)["consensus"]
+                    log(f"node{i}: execution phases {consensus['timings_ms']}, refused {consensus['refused']}")
                 peak = peak or result["committed_per_s"]
                 emit("consensus", f"{args.suite}/n{args.nodes}/{label}/committed_tx_per_s", result["committed_per_s"],
                      **{k: round(v, 1) for k, v in result.items() if k != "committed_per_s"},

@@ -57,7 +57,7 @@ class Diverged(Exception):
 class BftSettings:
     """Engine parameters (from the node config's consensus section)."""
 
-    replica: ReplicaConfig = ReplicaConfig()
+    replica: ReplicaConfig = ReplicaConfig(min_block_interval_ms=250)
     batch_size: int = 500
     batch_timeout_ms: int = 20
 
@@ -159,6 +159,7 @@ class BftEngine(ConsensusEngineAPI):
         self.diverged: str | None = None
         self.failure: str | None = None
         self.stage = "idle"
+        self.timings: dict[str, float] = {}  # seconds spent per execution phase, for operators and benchmarks
         self._verifying: set[bytes] = set()
 
     # ---- life cycle -----------------------------------------------------------------------------
@@ -216,7 +217,8 @@ class BftEngine(ConsensusEngineAPI):
         return {"round": self.replica.round, "committed_consensus_height": self.replica.tree.committed.height,
                 "executed_consensus_height": self.executed_tip.height, "high_qc_round": self.replica.tree.high_qc.round,
                 "batches": len(self.batches), "peers_connected": sorted(self.network.connected_peers()),
-                "diverged": self.diverged, "failure": self.failure, "stage": self.stage, "refused": dict(self.replica.refused)}
+                "diverged": self.diverged, "failure": self.failure, "stage": self.stage, "pending_commits": self._commits.qsize(),
+                "timings_ms": {k: int(v * 1000) if k not in ("blocks", "transactions") else int(v) for k, v in self.timings.items()}, "refused": dict(self.replica.refused)}
 
     # ---- wiring ---------------------------------------------------------------------------------
 
@@ -381,15 +383,24 @@ class BftEngine(ConsensusEngineAPI):
                 self.executed_tip = block
                 continue
             self.stage = f"gathering batches of consensus block {block.height}"
+            t0 = time.perf_counter()
             candidates = await self._gather(block)
             self.stage = f"executing consensus block {block.height}"
+            t1 = time.perf_counter()
             author = self.addresses[block.author]
             proposal: Proposal = await self._in_thread(self.chain.build_ordered, candidates, block.timestamp_ms, author)
             self.stage = f"certifying ledger block {proposal.header.height}"
+            t2 = time.perf_counter()
             certificate = await self._certify(proposal)
             self.stage = f"committing ledger block {proposal.header.height}"
+            t3 = time.perf_counter()
             proposal.records[TIP_KEY] = to_cbor(certified)
             await asyncio.shield(self._committing(proposal, certificate))
+            t4 = time.perf_counter()
+            for name, spent in (("gather", t1 - t0), ("execute", t2 - t1), ("certify", t3 - t2), ("commit", t4 - t3)):
+                self.timings[name] = self.timings.get(name, 0.0) + spent
+            self.timings["transactions"] = self.timings.get("transactions", 0) + len(candidates)
+            self.timings["blocks"] = self.timings.get("blocks", 0) + 1
             self.executed_tip = block
             for digest in block.payload:
                 self._candidates.pop(digest, None)

@@ -44,7 +44,8 @@ def bft_engine_factory(config: NodeConfig, password: bytes) -> Callable[[LedgerS
     peers = consensus.peer_specs()
     settings = BftSettings(ReplicaConfig(round_timeout_ms=consensus.round_timeout_ms,
                                          max_round_timeout_ms=consensus.max_round_timeout_ms,
-                                         idle_proposal_ms=consensus.idle_proposal_ms),
+                                         idle_proposal_ms=consensus.idle_proposal_ms,
+                                         min_block_interval_ms=consensus.min_block_interval_ms),
                            batch_size=consensus.batch_size, batch_timeout_ms=consensus.batch_timeout_ms)
 
     def engine(service: LedgerService) -> BftEngine:

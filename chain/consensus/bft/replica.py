@@ -64,6 +64,7 @@ class ReplicaConfig:
     round_timeout_ms: int = 1_000
     max_round_timeout_ms: int = 8_000
     idle_proposal_ms: int = 250
+    min_block_interval_ms: int = 0
     max_payload: int = 64
     max_clock_drift_ms: int = 2_000
     sync_limit: int = 256
@@ -94,6 +95,7 @@ class Replica:
         self._entered_at = 0
         self._backoff = 0
         self._proposed_round = 0
+        self._propose_not_before = 0
         self._my_timeout: Timeout | None = None
         self._votes: dict[tuple[int, bytes, int], dict[int, bytes]] = {}
         self._voters: dict[int, set[int]] = {}
@@ -160,7 +162,9 @@ class Replica:
     def _next_wake(self, now: int) -> int:
         wake = self._deadline
         if self._is_leader() and self._proposed_round < self.round:
-            wake = min(wake, max(now + 1, self._entered_at + self.config.idle_proposal_ms))
+            waiting = self._propose_not_before > now
+            due = self._propose_not_before if waiting else self._entered_at + self.config.idle_proposal_ms
+            wake = min(wake, max(now + 1, due))
         return wake
 
     # ---- certificates ---------------------------------------------------------------------------
@@ -267,6 +271,10 @@ class Replica:
             return  # the QC this round must extend has not reached us yet
         parent = self.tree.get(qc.block_id)
         if parent is None:
+            return
+        earliest = parent.timestamp_ms + self.config.min_block_interval_ms
+        if now < earliest:
+            self._propose_not_before = earliest  # let batches accumulate: fewer, fuller blocks
             return
         pending = self.tree.uncommitted_payload(qc.block_id)
         payload = self._payload.ready(pending | self._recently_committed.keys(), self.config.max_payload)
