@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rate", type=float, default=0, help="offered tx/s (default: find the peak first)")
-    parser.add_argument("--peak-offer", type=float, default=6_000, help="offered tx/s when measuring the peak")
+    parser.add_argument("--peak-offer", type=float, default=3_000, help="offered tx/s when measuring the peak")
     parser.add_argument("--latency-at", type=float, default=0.8)
     parser.add_argument("--signers", type=int, default=500)
     args = parser.parse_args()

@@ -14,7 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, cast
 
 from chain.codec import CodecError, decode, encode
 from chain.codec.schema import from_cbor, to_cbor
@@ -258,7 +258,7 @@ class BftEngine(ConsensusEngineAPI):
             value = decode(payload)
             if not (isinstance(value, list) and len(value) == 2 and type(value[0]) is int and isinstance(value[1], bytes)):
                 raise MalformedMessage("expected [channel, bytes]")
-            channel, body = value
+            channel, body = cast(int, value[0]), cast(bytes, value[1])
             await self._dispatch(sender, channel, body)
         except (CodecError, MalformedMessage, BatchError, ValueError) as exc:
             self.replica.refused["malformed"] += 1
@@ -457,11 +457,11 @@ class BftEngine(ConsensusEngineAPI):
             by_hash = self._exec_votes.get(height, {})
             mine = by_hash.get(block_hash, {})
             if len(mine) >= self.quorum:
-                votes = tuple(Vote(k, s) for k, s in sorted(mine.items())[: self.quorum])
-                cert = CommitCertificate(height, block_hash, votes)
+                signed = tuple(Vote(k, s) for k, s in sorted(mine.items())[: self.quorum])
+                cert = CommitCertificate(height, block_hash, signed)
                 break
-            for other_hash, votes in by_hash.items():
-                if other_hash != block_hash and len(votes) >= self.quorum:
+            for other_hash, others in by_hash.items():
+                if other_hash != block_hash and len(others) >= self.quorum:
                     self.diverged = f"block {height}: a quorum certified {other_hash.hex()}, we computed {block_hash.hex()}"
                     log.critical("ledger %s: state divergence: %s", self.service.name, self.diverged)
                     raise Diverged(self.diverged)
@@ -482,7 +482,8 @@ class BftEngine(ConsensusEngineAPI):
         if not (isinstance(value, list) and len(value) == 4 and type(value[0]) is int
                 and all(isinstance(v, bytes) for v in value[1:])):
             raise MalformedMessage("execution vote must be [height, block hash, key, signature]")
-        height, block_hash, key, signature = value
+        height = cast(int, value[0])
+        block_hash, key, signature = (cast(bytes, v) for v in value[1:])
         if not self.chain.height < height <= self.chain.height + EXEC_VOTE_WINDOW or key not in self.keys:
             return
         if not self.committee.verify(key, COMMIT_DOMAIN + block_hash, signature):

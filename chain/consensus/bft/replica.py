@@ -339,7 +339,9 @@ class Replica:
         if block.timestamp_ms <= parent.timestamp_ms:
             raise InvalidMessage("block timestamp does not increase")
         self.tree.add(block)
-        self._commit(self.tree.certify(self.tree.qc_for(block_id)) if self.tree.qc_for(block_id) else [])
+        known_qc = self.tree.qc_for(block_id)
+        if known_qc is not None:  # certified before it arrived (e.g. seen in a timeout)
+            self._commit(self.tree.certify(known_qc))
         if block.round != self.round or self._key is None or self.safety.highest_vote_round >= block.round:
             return
         if block.timestamp_ms > now + self.config.max_clock_drift_ms:

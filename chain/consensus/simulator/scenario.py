@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 import random
 from dataclasses import dataclass, field
 
@@ -112,7 +113,7 @@ def run_scenario(scenario: Scenario) -> Outcome:
         if t >= scenario.faults.heal_ms:
             injected_after_heal.append(digest)
         for node in cluster.seats[seat]:
-            net.at(t, lambda node=node, digest=digest: node.client_batch(digest))
+            net.at(t, partial(node.client_batch, digest))
         t += scenario.batch_every_ms
     timeline: list[tuple[int, tuple[int, ...]]] = []
 
