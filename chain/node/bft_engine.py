@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence, cast
 
@@ -145,6 +145,7 @@ class BftEngine(ConsensusEngineAPI):
         self._candidates: dict[bytes, list[Candidate]] = {}
         self._executed: OrderedDict[bytes, None] = OrderedDict()
         self._awaited: set[bytes] = set()
+        self._ordered: Counter[bytes] = Counter()  # digests of ordered blocks not yet executed
         self._thread_work: set[asyncio.Future[Any]] = set()
         self._commits: asyncio.Queue[CertifiedBlock] = asyncio.Queue()
         self._exec_votes: dict[int, dict[bytes, dict[bytes, bytes]]] = {}
@@ -238,6 +239,7 @@ class BftEngine(ConsensusEngineAPI):
                 for certified in action.blocks:
                     # Ordered for good: never propose these batches again (execution keeps their candidates).
                     self.batches.release(certified.block.payload)
+                    self._ordered.update(certified.block.payload)
                     self._commits.put_nowait(certified)
             elif isinstance(action, FetchBatches):
                 request = BatchRequest(tuple(action.digests)).encode()
@@ -312,6 +314,12 @@ class BftEngine(ConsensusEngineAPI):
             self._batch_arrived.set()
             self._perform(self.replica.batches_arrived(self.now_ms()))
 
+    def _prune_candidates(self) -> None:
+        """Forget verified candidates of batches the store has evicted and no ordered block still needs."""
+        for digest in [d for d in self._candidates
+                       if d not in self.batches and d not in self._ordered and d not in self._awaited]:
+            del self._candidates[digest]
+
     def _check_batches(self, batches: list[Batch]) -> list[list[Candidate]]:
         """Decode every transaction and verify all endorsements in one pooled batch (worker thread)."""
         max_bytes = self.chain.settings().max_tx_bytes
@@ -339,6 +347,7 @@ class BftEngine(ConsensusEngineAPI):
             except asyncio.TimeoutError:
                 pass
             self._work.clear()
+            self._prune_candidates()
             while True:
                 batch = self.builder.poll(self.now_ms())
                 if batch is None:
@@ -377,6 +386,8 @@ class BftEngine(ConsensusEngineAPI):
             certified = await self._commits.get()
             block = certified.block
             if block.height <= self.executed_tip.height:
+                self._ordered.subtract(block.payload)
+                self._ordered += Counter()
                 continue
             if not block.payload:
                 await self._in_thread(self._persist_tip, certified)
@@ -405,6 +416,8 @@ class BftEngine(ConsensusEngineAPI):
             for digest in block.payload:
                 self._candidates.pop(digest, None)
                 self._executed[digest] = None
+            self._ordered.subtract(block.payload)
+            self._ordered += Counter()  # drop zero counts
             while len(self._executed) > EXECUTED_MEMORY:
                 self._executed.popitem(last=False)
             self._progress.set()

@@ -108,3 +108,26 @@ def test_two_of_four_down_no_commits_then_progress_resumes(tmp_path: Path) -> No
             await cluster.close()
 
     _run(scenario(), 120)
+
+
+def test_verified_candidates_are_dropped_once_executed_or_evicted(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        cluster = Cluster.create(tmp_path)
+        try:
+            for i in range(4):
+                await cluster.start(i)
+            await cluster.setup_account(via=0)
+            await _submit_and_wait(cluster, 1, 40, "mem")
+            top = cluster.services[1].chain.height
+            await wait_for(lambda: all(s.chain.height >= top for s in cluster.services.values()), 30, "all heights")
+            engines = [s.engine for s in cluster.services.values()]
+            await wait_for(lambda: not any(e._ordered for e in engines), 30, "ordered blocks to execute")  # type: ignore[attr-defined]
+            for engine in engines:
+                assert not engine._candidates  # type: ignore[attr-defined]
+                engine._candidates[b"evicted-digest"] = []  # type: ignore[attr-defined]
+                engine._prune_candidates()  # type: ignore[attr-defined]
+                assert b"evicted-digest" not in engine._candidates  # type: ignore[attr-defined]
+        finally:
+            await cluster.close()
+
+    _run(scenario(), 120)
