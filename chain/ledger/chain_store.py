@@ -167,11 +167,16 @@ class ChainStore:
 
     def header(self, height: int) -> BlockHeader:
         """A committed block header."""
-        raw = self.kv.get(HEADER + _h(height))
+        return from_cbor(BlockHeader, self._block_record(HEADER, height, "block", 0))
+
+    def _block_record(self, prefix: bytes, height: int, what: str, first_after: int) -> bytes:
+        """One stored record of a block; NOT_FOUND if there is no such block, Pruned if it predates a snapshot."""
+        raw = self.kv.get(prefix + _h(height))
         if raw is None:
-            self._check_pruned(height, "block", 0)
-            raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
-        return from_cbor(BlockHeader, raw)
+            self._check_pruned(height, what, first_after)
+            raise LedgerError(f"no {'certificate' if prefix == CERTIFICATE else 'block'} at height {height}",
+                              ResultCode.NOT_FOUND)
+        return raw
 
     def block_hash(self, height: int) -> bytes:
         """Hash of a committed block."""
@@ -179,11 +184,7 @@ class ChainStore:
 
     def certificate(self, height: int) -> CommitCertificate:
         """The commit certificate of a committed block."""
-        raw = self.kv.get(CERTIFICATE + _h(height))
-        if raw is None:
-            self._check_pruned(height, "the certificate of block", 0)
-            raise LedgerError(f"no certificate at height {height}", ResultCode.NOT_FOUND)
-        return from_cbor(CommitCertificate, raw)
+        return from_cbor(CommitCertificate, self._block_record(CERTIFICATE, height, "the certificate of block", 0))
 
     def transactions(self, height: int) -> list[Transaction]:
         """The transactions of a committed block, in order."""
@@ -196,11 +197,8 @@ class ChainStore:
 
     def encoded_transactions(self, height: int) -> list[bytes]:
         """The canonical bytes of a block's transactions."""
-        raw = self.kv.get(BODY + _h(height))
-        if raw is None:
-            self._check_pruned(height, "the transactions of block", 1)
-            raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
-        body = cbor2.loads(raw)  # our own committed record: see receipt()
+        raw = self._block_record(BODY, height, "the transactions of block", 1)
+        body = cbor2.loads(raw)  # our own committed record: see _receipt_values()
         txs = [t for t in body if isinstance(t, bytes)] if isinstance(body, list) else []
         if not isinstance(body, list) or len(txs) != len(body):
             raise StoreCorruption(f"block body at height {height} is malformed")
@@ -208,14 +206,17 @@ class ChainStore:
 
     def receipts(self, height: int) -> list[Receipt]:
         """The receipts of a committed block."""
-        raw = self.kv.get(RECEIPTS + _h(height))
-        if raw is None:
-            self._check_pruned(height, "the receipts of block", 1)
-            raise LedgerError(f"no block at height {height}", ResultCode.NOT_FOUND)
-        value = cbor2.loads(raw)  # our own committed record: see receipt()
+        return [from_value(Receipt, r) for r in self._receipt_values(height)]
+
+    def _receipt_values(self, height: int) -> list[object]:
+        """The stored receipts array of a block, decoded but not yet converted."""
+        raw = self._block_record(RECEIPTS, height, "the receipts of block", 1)
+        # Our own committed record (the audit checks it against receipts_root): no canonical
+        # re-encoding check, which would cost the whole block's receipts on every lookup.
+        value = cbor2.loads(raw)
         if not isinstance(value, list):
             raise StoreCorruption(f"receipts at height {height} are malformed")
-        return [from_value(Receipt, r) for r in value]
+        return value
 
     def locate(self, tx_hash: bytes) -> tuple[int, int] | None:
         """(height, index) of a committed transaction."""
@@ -229,17 +230,10 @@ class ChainStore:
         where = self.locate(tx_hash)
         if where is None:
             return None
-        height, index = where
-        raw = self.kv.get(RECEIPTS + _h(height))
-        if raw is None:
-            self._check_pruned(height, "the receipts of block", 1)
-            raise StoreCorruption(f"transaction index points at block {height}, which is missing")
-        # Our own committed record (the audit checks it against receipts_root): skip the canonical
-        # re-encoding check, which would cost the whole block's receipts for this one.
-        value = cbor2.loads(raw)
-        if not isinstance(value, list) or not 0 <= index < len(value):
-            raise StoreCorruption(f"receipts at height {height} are malformed")
-        return from_value(Receipt, value[index])
+        values = self._receipt_values(where[0])
+        if not 0 <= where[1] < len(values):
+            raise StoreCorruption(f"transaction index points past the receipts of block {where[0]}")
+        return from_value(Receipt, values[where[1]])
 
     def settings(self) -> LedgerSettings:
         """Current ledger settings."""

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Sequence, cast
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, cast
 
 from chain.codec import CodecError, decode, encode
 from chain.codec.schema import from_cbor, to_cbor
@@ -126,10 +126,9 @@ class BftEngine(ConsensusEngineAPI):
         self.node_ids = tuple(str(Address.decode(v.address)) for v in validators)
         self.index_of = {node_id: i for i, node_id in enumerate(self.node_ids)}
         self.me = self.keys.index(service.node_key.public_key().encode())
-        self.quorum = len(validators) * 2 // 3 + 1
         ledger_settings = self.chain.settings()
         per_block = max(1, ledger_settings.max_block_txs // settings.batch_size)
-        replica_config = ReplicaConfig(**{**settings.replica.__dict__, "max_payload": min(settings.replica.max_payload, per_block)})
+        replica_config = replace(settings.replica, max_payload=min(settings.replica.max_payload, per_block))
         self.committee = Committee(0, self.keys, SignatureCache(verify_encoded))
         genesis_header = self.chain.header(0)
         genesis = epoch_genesis(0, 0, genesis_header.hash(self.suite), genesis_header.timestamp_ms, self.suite.digest)
@@ -204,7 +203,11 @@ class BftEngine(ConsensusEngineAPI):
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn on the ledger's worker threads; a cancelled caller does not cut it short (stop waits for it)."""
-        future = asyncio.get_running_loop().run_in_executor(self.service.executor, fn, *args)
+        return await self._uncancellable(asyncio.get_running_loop().run_in_executor(self.service.executor, fn, *args))
+
+    async def _uncancellable(self, work: Awaitable[Any]) -> Any:
+        """Await work that must finish once started (stop waits for it rather than cancelling it)."""
+        future = asyncio.ensure_future(work)
         self._thread_work.add(future)
         future.add_done_callback(self._thread_work.discard)
         return await asyncio.shield(future)
@@ -236,9 +239,7 @@ class BftEngine(ConsensusEngineAPI):
             elif isinstance(action, Send):
                 self._send(action.to, CONSENSUS, encode_message(action.message))
             elif isinstance(action, Commit):
-                for certified in action.blocks:
-                    # Ordered for good: never propose these batches again (execution keeps their candidates).
-                    self.batches.release(certified.block.payload)
+                for certified in action.blocks:  # the replica has released their batches already
                     self._ordered.update(certified.block.payload)
                     self._commits.put_nowait(certified)
             elif isinstance(action, FetchBatches):
@@ -386,8 +387,7 @@ class BftEngine(ConsensusEngineAPI):
             certified = await self._commits.get()
             block = certified.block
             if block.height <= self.executed_tip.height:
-                self._ordered.subtract(block.payload)
-                self._ordered += Counter()
+                self._done_with(block)
                 continue
             if not block.payload:
                 await self._in_thread(self._persist_tip, certified)
@@ -406,7 +406,7 @@ class BftEngine(ConsensusEngineAPI):
             self.stage = f"committing ledger block {proposal.header.height}"
             t3 = time.perf_counter()
             proposal.records[TIP_KEY] = to_cbor(certified)
-            await asyncio.shield(self._committing(proposal, certificate))
+            await self._uncancellable(self.service.commit_block(proposal, certificate))
             t4 = time.perf_counter()
             for name, spent in (("gather", t1 - t0), ("execute", t2 - t1), ("certify", t3 - t2), ("commit", t4 - t3)):
                 self.timings[name] = self.timings.get(name, 0.0) + spent
@@ -416,18 +416,16 @@ class BftEngine(ConsensusEngineAPI):
             for digest in block.payload:
                 self._candidates.pop(digest, None)
                 self._executed[digest] = None
-            self._ordered.subtract(block.payload)
-            self._ordered += Counter()  # drop zero counts
+            self._done_with(block)
             while len(self._executed) > EXECUTED_MEMORY:
                 self._executed.popitem(last=False)
             self._progress.set()
             self.stage = "idle"
 
-    async def _committing(self, proposal: Proposal, certificate: CommitCertificate) -> None:
-        task = asyncio.ensure_future(self.service.commit_block(proposal, certificate))
-        self._thread_work.add(task)
-        task.add_done_callback(self._thread_work.discard)
-        await task
+    def _done_with(self, block: Block) -> None:
+        """An ordered block has been executed (or was already): its batches are no longer awaited by execution."""
+        self._ordered.subtract(block.payload)
+        self._ordered += Counter()  # drop zero counts
 
     def _persist_tip(self, certified: CertifiedBlock) -> None:
         self.service.kv.apply({TIP_KEY: to_cbor(certified)}, sync=False)
@@ -469,12 +467,12 @@ class BftEngine(ConsensusEngineAPI):
                 break
             by_hash = self._exec_votes.get(height, {})
             mine = by_hash.get(block_hash, {})
-            if len(mine) >= self.quorum:
-                signed = tuple(Vote(k, s) for k, s in sorted(mine.items())[: self.quorum])
+            if len(mine) >= self.committee.quorum:
+                signed = tuple(Vote(k, s) for k, s in sorted(mine.items())[: self.committee.quorum])
                 cert = CommitCertificate(height, block_hash, signed)
                 break
             for other_hash, others in by_hash.items():
-                if other_hash != block_hash and len(others) >= self.quorum:
+                if other_hash != block_hash and len(others) >= self.committee.quorum:
                     self.diverged = f"block {height}: a quorum certified {other_hash.hex()}, we computed {block_hash.hex()}"
                     log.critical("ledger %s: state divergence: %s", self.service.name, self.diverged)
                     raise Diverged(self.diverged)

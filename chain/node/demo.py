@@ -10,7 +10,7 @@ from chain.codec.schema import from_cbor
 from chain.crypto import get_suite
 from chain.crypto.keystore import load_key
 from chain.ledger import namespaces as ns
-from chain.ledger.block import BlockHeader
+from chain.ledger.block import BlockHeader, CommitCertificate
 from chain.ledger.model import DataEntry
 from chain.ledger.operations import Operation, PublishEvent, RegisterDataAccount, RegisterEventAccount, WriteKV
 from chain.ledger.smt import SparseMerkleProof, verify_proof
@@ -83,7 +83,8 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
                      SparseMerkleProof.from_cbor(state["proof"]))
         entry = from_cbor(DataEntry, state["value"])
         say(f"   state proof  read from {homes[-1].name}: demo-items/sku-0-{stamp} = {entry.value.decode()!r}, verified "
-            f"against block {state['height']}'s state root ({len(from_cbor_votes(block['certificate']))} validator signatures)")
+            f"against block {state['height']}'s state root "
+            f"({len(from_cbor(CommitCertificate, block['certificate']).votes)} validator signatures)")
         say(f"   files        {directory} (CA, keys, genesis, one LevelDB ledger per node, logs)")
         if not keep_running:
             return
@@ -104,9 +105,3 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
         if started:
             down(directory, timeout=30)
 
-
-def from_cbor_votes(certificate: bytes) -> list[object]:
-    """The votes of an encoded commit certificate."""
-    from chain.ledger.block import CommitCertificate
-
-    return list(from_cbor(CommitCertificate, certificate).votes)

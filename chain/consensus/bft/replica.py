@@ -42,7 +42,6 @@ from chain.crypto import PrivateKey
 log = logging.getLogger(__name__)
 
 MAX_DIGEST_BYTES = 64
-RECENTLY_COMMITTED = 4_096  # batch digests of the latest commits, never proposed again
 
 
 class PayloadAPI(Protocol):
@@ -53,7 +52,11 @@ class PayloadAPI(Protocol):
         ...
 
     def missing(self, digests: Sequence[bytes]) -> tuple[bytes, ...]:
-        """Those of digests this replica does not hold."""
+        """Those of digests this replica does not hold (committed ones count as held)."""
+        ...
+
+    def release(self, digests: Sequence[bytes]) -> None:
+        """These batches are ordered for good: never offer them again."""
         ...
 
 
@@ -103,7 +106,6 @@ class Replica:
         self._block_counts: Counter[int] = Counter()
         self._parked: OrderedDict[bytes, tuple[Proposal, int]] = OrderedDict()
         self._sync_asked: dict[bytes, tuple[int, int]] = {}
-        self._recently_committed: OrderedDict[bytes, None] = OrderedDict()
         self._out: list[Action] = []
         self.refused: Counter[str] = Counter()
 
@@ -203,11 +205,8 @@ class Replica:
         if not blocks:
             return
         self._out.append(Commit(tuple(self.tree.certified_committed(blocks))))
-        for block in blocks:  # the driver releases them only after this call: never propose them again meanwhile
-            for digest in block.payload:
-                self._recently_committed[digest] = None
-        while len(self._recently_committed) > RECENTLY_COMMITTED:
-            self._recently_committed.popitem(last=False)
+        for block in blocks:  # at once, so a proposal made later in this same step cannot repeat them
+            self._payload.release(block.payload)
         self._storage.save_committed(self.tree.committed_tip())
         for block in blocks:
             self._block_counts.pop(block.round, None)
@@ -277,7 +276,7 @@ class Replica:
             self._propose_not_before = earliest  # let batches accumulate: fewer, fuller blocks
             return
         pending = self.tree.uncommitted_payload(qc.block_id)
-        payload = self._payload.ready(pending | self._recently_committed.keys(), self.config.max_payload)
+        payload = self._payload.ready(pending, self.config.max_payload)
         if not payload and not pending and now < self._entered_at + self.config.idle_proposal_ms:
             return
         block = Block(self.committee.epoch, self.round, parent.height + 1, qc.block_id, qc, payload,

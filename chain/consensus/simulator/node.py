@@ -66,8 +66,8 @@ class BatchStore:
         """Those not held (committed ones count as held)."""
         return tuple(d for d in digests if d not in self.held and d not in self.committed)
 
-    def mark_committed(self, digests: Sequence[bytes]) -> None:
-        """Executed: no longer proposable."""
+    def release(self, digests: Sequence[bytes]) -> None:
+        """Ordered for good: no longer proposable."""
         for digest in digests:
             self.held.pop(digest, None)
             self.committed.add(digest)
@@ -190,5 +190,4 @@ class SimNode:
             block_id = block.id(sha256)
             root = sha256(previous + block_id + b"".join(block.payload))
             self.log.append((block.height, block_id, root))
-            self.batches.mark_committed(block.payload)
             self.cluster.committed(self, block, block_id, root)

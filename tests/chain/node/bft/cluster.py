@@ -5,17 +5,18 @@ import asyncio
 import os
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 from chain.consensus.bft.replica import ReplicaConfig
-from chain.crypto import Address, BatchVerifier
+from chain.crypto import Address, BatchVerifier, get_suite
 from chain.ledger.chain_store import ChainStore
 from chain.ledger.devnet import Devnet, build_devnet
 from chain.ledger.operations import RegisterDataAccount, WriteKV
 from chain.ledger.transaction import Transaction, TxContent
-from chain.net import NetConfig, Network, PeerSpec, TlsIdentity, TrustAnchors
+from chain.net import BackoffConfig, NetConfig, Network, PeerSpec, TlsIdentity, TrustAnchors
 from chain.node.bft_engine import BftEngine, BftSettings
 from chain.node.service import LedgerService
 from chain.storage import LevelDBKV
@@ -58,7 +59,7 @@ class Cluster:
         return cls(net, directory, free_ports(n), verifier, ThreadPoolExecutor(8))
 
     def node_id(self, i: int) -> str:
-        return str(Address.of(self.net.validators[i].key.public_key(), _hash_alg(self.net)))
+        return str(Address.of(self.net.validators[i].key.public_key(), get_suite(self.net.suite_name).hash_algorithm))
 
     def _network(self, i: int, on_message: Any) -> Network:
         member = self.net.validators[i]
@@ -66,7 +67,6 @@ class Cluster:
         trust = TrustAnchors((self.net.root.certificate,), tuple(ca.certificate for ca in self.net.orgs.values()))
         peers = [PeerSpec(self.node_id(j), v.certificate, "127.0.0.1", self.ports[j])
                  for j, v in enumerate(self.net.validators) if j != i]
-        from chain.net.config import BackoffConfig
         config = NetConfig(listen_port=self.ports[i], connect_timeout=2.0, backoff=BackoffConfig(base=0.1, maximum=1.0))
         return Network(self.node_id(i), identity, trust, peers, config, on_message=on_message)
 
@@ -105,9 +105,17 @@ class Cluster:
         return [self.tx([WriteKV("acct", f"{tag}-{i}", b"v%d" % i, None)], signer_index=i % 2) for i in range(count)]
 
 
-def _hash_alg(net: Devnet) -> Any:
-    from chain.crypto import get_suite
-    return get_suite(net.suite_name).hash_algorithm
+@asynccontextmanager
+async def running(directory: Path, n: int = 4) -> AsyncIterator[Cluster]:
+    """n validators started, with a data account to write to; everything stopped afterwards."""
+    cluster = Cluster.create(directory, n)
+    try:
+        for i in range(n):
+            await cluster.start(i)
+        await cluster.setup_account(via=0)
+        yield cluster
+    finally:
+        await cluster.close()
 
 
 async def wait_for(predicate: Any, timeout: float = 20.0, what: str = "condition") -> None:

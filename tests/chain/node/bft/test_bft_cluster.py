@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.chain.node.bft.cluster import Cluster, wait_for
+from tests.chain.node.bft.cluster import Cluster, running, wait_for
 
 
 def _run(coro: object, timeout: float = 90) -> None:
@@ -13,11 +13,7 @@ def _run(coro: object, timeout: float = 90) -> None:
 
 def test_four_validators_commit_the_same_blocks(tmp_path: Path) -> None:
     async def scenario() -> None:
-        cluster = Cluster.create(tmp_path)
-        try:
-            for i in range(4):
-                await cluster.start(i)
-            await cluster.setup_account(via=0)
+        async with running(tmp_path) as cluster:
             txs = cluster.writes(200, "a")
             for k in range(4):
                 verdicts = await cluster.services[k].submit([t.encode() for t in txs[k * 50:(k + 1) * 50]])
@@ -34,8 +30,6 @@ def test_four_validators_commit_the_same_blocks(tmp_path: Path) -> None:
                     cluster.services[0].chain.validators(), hashes.pop(), h) is None
             for t in txs:
                 assert all(s.chain.locate(t.hash) is not None for s in cluster.services.values())
-        finally:
-            await cluster.close()
 
     _run(scenario())
 
@@ -59,11 +53,7 @@ def _same_chain(cluster: Cluster) -> None:
 
 def test_one_validator_down_commits_continue_and_it_catches_up(tmp_path: Path) -> None:
     async def scenario() -> None:
-        cluster = Cluster.create(tmp_path)
-        try:
-            for i in range(4):
-                await cluster.start(i)
-            await cluster.setup_account(via=0)
+        async with running(tmp_path) as cluster:
             leader = cluster.services[0].engine.committee.leader(cluster.services[0].engine.replica.round)  # type: ignore[attr-defined]
             victim = leader if leader != 0 else 1
             await cluster.stop(victim)
@@ -75,19 +65,13 @@ def test_one_validator_down_commits_continue_and_it_catches_up(tmp_path: Path) -
             assert all(cluster.services[victim].chain.locate(h) is not None for h in done)
             await _submit_and_wait(cluster, victim, 20, "after")
             _same_chain(cluster)
-        finally:
-            await cluster.close()
 
     _run(scenario(), 120)
 
 
 def test_two_of_four_down_no_commits_then_progress_resumes(tmp_path: Path) -> None:
     async def scenario() -> None:
-        cluster = Cluster.create(tmp_path)
-        try:
-            for i in range(4):
-                await cluster.start(i)
-            await cluster.setup_account(via=0)
+        async with running(tmp_path) as cluster:
             await cluster.stop(2)
             await cluster.stop(3)
             before = cluster.services[0].chain.height
@@ -104,19 +88,13 @@ def test_two_of_four_down_no_commits_then_progress_resumes(tmp_path: Path) -> No
             top = cluster.services[0].chain.height
             await wait_for(lambda: all(s.chain.height >= top for s in cluster.services.values()), 30, "all heights")
             _same_chain(cluster)
-        finally:
-            await cluster.close()
 
     _run(scenario(), 120)
 
 
 def test_verified_candidates_are_dropped_once_executed_or_evicted(tmp_path: Path) -> None:
     async def scenario() -> None:
-        cluster = Cluster.create(tmp_path)
-        try:
-            for i in range(4):
-                await cluster.start(i)
-            await cluster.setup_account(via=0)
+        async with running(tmp_path) as cluster:
             await _submit_and_wait(cluster, 1, 40, "mem")
             top = cluster.services[1].chain.height
             await wait_for(lambda: all(s.chain.height >= top for s in cluster.services.values()), 30, "all heights")
@@ -127,7 +105,5 @@ def test_verified_candidates_are_dropped_once_executed_or_evicted(tmp_path: Path
                 engine._candidates[b"evicted-digest"] = []  # type: ignore[attr-defined]
                 engine._prune_candidates()  # type: ignore[attr-defined]
                 assert b"evicted-digest" not in engine._candidates  # type: ignore[attr-defined]
-        finally:
-            await cluster.close()
 
     _run(scenario(), 120)

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chain.crypto import Address
 from chain.crypto.keystore import load_key
 from chain.ledger.operations import RegisterDataAccount, WriteKV
 from chain.ledger.transaction import Transaction
@@ -77,20 +78,14 @@ class Consortium:
     def leader_node(self) -> int:
         """The node directory index of the current round's leader (as node 0 sees it)."""
         with self.client(0) as c:
-            status = c.status(LEDGER)
+            round_ = c.status(LEDGER)["consensus"]["round"]
             validators = c.call("validators", ledger=LEDGER)
-        round_ = status["consensus"]["round"]
         leader_address = validators[round_ % len(validators)][0]
         for i in range(len(self.homes)):
             with self.client(i) as c:
-                if c.call("validators", ledger=LEDGER) and self._address(c) == leader_address:
+                if Address.parse(c.status(LEDGER)["node_address"]).encode() == leader_address:
                     return i
         raise AssertionError("leader not found")
-
-    @staticmethod
-    def _address(c: NodeClient) -> bytes:
-        from chain.crypto import Address
-        return Address.parse(c.status(LEDGER)["node_address"]).encode()
 
     def tx(self, c: NodeClient, ops: list[object]) -> Transaction:
         return c.build(LEDGER, ops, [self.admin], ttl=1_000)  # type: ignore[list-item]
