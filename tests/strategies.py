@@ -86,3 +86,19 @@ def cbor_maps(min_size: int = 1) -> st.SearchStrategy[dict[int | str | bytes, ob
 def cbor_containers(max_leaves: int = 10) -> st.SearchStrategy[object]:
     """Arrays and maps of the data model (a non-scalar top level)."""
     return st.one_of(st.lists(cbor_values(max_leaves), min_size=1, max_size=4), cbor_maps(min_size=1))
+
+
+# --- chain.ledger: validator membership -------------------------------------
+
+#: What one step of a membership scenario does (see tests/chain/ledger/test_membership.py).
+MEMBERSHIP_STEPS = ("register", "freeze", "revoke", "activate", "approve", "empty")
+
+
+def membership_scenarios(nodes: int, endorsers: int, max_steps: int = 8) -> st.SearchStrategy[list[tuple[str, int, tuple[int, ...]]]]:
+    """Steps (kind, node index, endorser indexes, non-empty and distinct) over `nodes` nodes and `endorsers` admins."""
+    step = st.tuples(
+        st.sampled_from(MEMBERSHIP_STEPS),
+        st.integers(min_value=0, max_value=nodes - 1),
+        st.lists(st.integers(min_value=0, max_value=endorsers - 1), min_size=1, max_size=endorsers, unique=True).map(tuple),
+    )
+    return st.lists(step, min_size=1, max_size=max_steps)

@@ -43,6 +43,8 @@ def net() -> None:
 
 @net.command("init")
 @click.option("--nodes", type=click.IntRange(1, 100), default=4, show_default=True, help="Number of validators.")
+@click.option("--spare", "spares", type=click.IntRange(0, 99), default=0, show_default=True,
+              help="Extra nodes that start as observers and join when the organisations approve them on chain.")
 @click.option("--suite", type=click.Choice(["classic", "sm"]), default="classic", show_default=True,
               help="The ledger's crypto suite (the P2P TLS certificates are always classic P-256).")
 @dir_option
@@ -52,8 +54,8 @@ def net() -> None:
               help="Ledger to create on every node; repeat for several.")
 @password_file_option
 @click.option("--scrypt-n", type=int, default=DEFAULT_SCRYPT_N, hidden=True, help="Key-file KDF cost (tests lower it).")
-def init(nodes: int, suite: str, directory: Path, base_port: int, ledgers: tuple[str, ...], password_file: Path | None,
-         scrypt_n: int) -> None:
+def init(nodes: int, spares: int, suite: str, directory: Path, base_port: int, ledgers: tuple[str, ...],
+         password_file: Path | None, scrypt_n: int) -> None:
     """Create the network: CAs, keys, one genesis per ledger naming every node, a ready node directory each.
 
     Without --password-file a random password is generated. Either way it
@@ -61,21 +63,24 @@ def init(nodes: int, suite: str, directory: Path, base_port: int, ledgers: tuple
     node's node.pw, which the node reads at start.
 
     Example: chain net init --nodes 4 --suite sm --dir ./net
+    (or --nodes 4 --spare 3: seven nodes, four of them validators at genesis)
     """
     from chain.node.netsetup import NETWORK_FILE, init_network
 
     password = get_password(password_file) if password_file is not None else secrets.token_urlsafe(24).encode()
     configs = init_network(directory, nodes=nodes, suite=suite, base_port=base_port, password=password,
-                           scrypt_n=scrypt_n, ledgers=list(ledgers))
+                           scrypt_n=scrypt_n, ledgers=list(ledgers), spares=spares)
     info = json.loads((directory / NETWORK_FILE).read_text())
-    rows = [["node", "org", "validator address", "client", "p2p"]]
-    rows += [[n["name"], n["organisation"], n["address"], n["client"], n["p2p"] or "-"] for n in info["nodes"]]
+    rows = [["node", "org", "node address", "client", "p2p", "seat"]]
+    rows += [[n["name"], n["organisation"], n["address"], n["client"], n["p2p"] or "-",
+              "validator" if n["genesis_validator"] else "spare"] for n in info["nodes"]]
     _table(rows)
     mode = "BFT" if info["consensus"] == "bft" else "solo (a single validator)"
     click.echo(f"\ncreated {len(configs)} node(s) in {directory}: suite {info['suite']}, consensus {mode}")
     for ledger, block_hash in info["genesis_block_hash"].items():
         click.echo(f"ledger {ledger}: genesis block {block_hash}")
-    click.echo(f"admin key: {configs[0].parent / 'keys' / 'admin.key'} (password in {configs[0].parent / 'node.pw'})")
+    click.echo(f"admin keys: {configs[0].parent / 'keys'}/admin*.key, one per organisation "
+               f"(password in {configs[0].parent / 'node.pw'})")
     click.echo(f"start it with: chain net up --dir {directory}")
 
 

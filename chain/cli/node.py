@@ -138,6 +138,70 @@ def tx_write(account: str, key: str, value: str, expected_version: int | None, n
     _send(node, ledger, key_file, password_file, [WriteKV(account, key, value.encode(), expected_version)], as_json)
 
 
+@tx.command("add-node")
+@click.argument("certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@node_option
+@ledger_option
+@key_file_option
+@password_file_option
+@json_option
+def tx_add_node(certificate: Path, node: str, ledger: str, key_file: Path, password_file: Path | None, as_json: bool) -> None:
+    """Register a node from its certificate (PEM) and propose it as a validator (the signer's organisation approves).
+
+    Example: chain tx add-node net/node4/certs/node.pem --key-file net/node0/keys/admin.key
+    """
+    from chain.ca import Certificate
+    from chain.ledger.operations import RegisterNode
+
+    try:
+        cert = Certificate.parse(certificate.read_bytes())
+    except Exception as exc:
+        raise click.BadParameter(f"not a certificate: {exc}", param_hint="CERTIFICATE") from None
+    _send(node, ledger, key_file, password_file, [RegisterNode(cert.der, cert.public_key.encode())], as_json)
+
+
+@tx.command("remove-node")
+@click.argument("address")
+@click.option("--revoke", is_flag=True, help="Revoke for good instead of freezing.")
+@node_option
+@ledger_option
+@key_file_option
+@password_file_option
+@json_option
+def tx_remove_node(address: str, revoke: bool, node: str, ledger: str, key_file: Path, password_file: Path | None,
+                   as_json: bool) -> None:
+    """Propose to take a validator's seat away (freeze, or --revoke); the signer's organisation approves."""
+    from chain.ledger.model import EntityState
+    from chain.ledger.operations import SetNodeState
+
+    state = EntityState.REVOKED if revoke else EntityState.FROZEN
+    _send(node, ledger, key_file, password_file, [SetNodeState(_node_address(address), state)], as_json)
+
+
+@tx.command("approve-node")
+@click.argument("address")
+@node_option
+@ledger_option
+@key_file_option
+@password_file_option
+@json_option
+def tx_approve_node(address: str, node: str, ledger: str, key_file: Path, password_file: Path | None, as_json: bool) -> None:
+    """Approve the pending membership change of a node for the signer's organisation."""
+    from chain.ledger.operations import ApproveNodeChange
+
+    _send(node, ledger, key_file, password_file, [ApproveNodeChange(_node_address(address))], as_json)
+
+
+def _node_address(text: str) -> bytes:
+    """A node address (Base58Check, as `chain net init` and status print it) as ledger bytes."""
+    from chain.crypto import Address
+
+    try:
+        return Address.parse(text).encode()
+    except Exception as exc:
+        raise click.BadParameter(f"not a node address: {exc}", param_hint="ADDRESS") from None
+
+
 @tx.command("status")
 @click.argument("tx_hash")
 @node_option

@@ -358,6 +358,21 @@ class BatchStore:
                 self._ready.pop(digest, None)
                 self._place(digest)
 
+    def reopen(self, digests: Iterable[bytes]) -> None:
+        """Committed batches whose block was discarded (ordered after its epoch ended): proposable again."""
+        for digest in digests:
+            self._committed.pop(digest, None)
+            if digest in self._batches and digest not in self._ready:
+                self._ready[digest] = None
+                self._place(digest)
+
+    def clear_pins(self) -> None:
+        """An epoch ended: the proposals of its uncommitted blocks pin nothing any more."""
+        pinned = [d for d in self._pins if d in self._batches]
+        self._pins.clear()
+        for digest in pinned:
+            self._place(digest)
+
     def _drop_pin(self, digest: bytes) -> None:
         count = self._pins.get(digest, 0)
         if count > 1:

@@ -20,11 +20,12 @@ from chain.ledger.block import BlockHeader, CommitCertificate, ValidatorSet
 from chain.ledger.errors import LedgerError, Pruned, Rejection, ResultCode, StoreCorruption
 from chain.ledger.execution.context import BlockContext, TxContext
 from chain.ledger.execution.executor import HANDLERS, execute_transaction
+from chain.ledger.execution.handlers.membership import apply_due_changes
 from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import load
 from chain.ledger.genesis import GenesisConfig
 from chain.ledger.merkle import ListProof, list_proof, list_root
-from chain.ledger.model import LedgerSettings
+from chain.ledger.model import LedgerSettings, Membership, MembershipChange
 from chain.ledger.receipt import Receipt
 from chain.ledger.state_store import KVReader, StateProof, StateStore
 from chain.ledger.transaction import Transaction, TxContent
@@ -249,6 +250,24 @@ class ChainStore:
             raise StoreCorruption("the validator set is missing from state")
         return from_cbor(ValidatorSet, raw)
 
+    def _membership(self) -> Membership:
+        """The committed membership record (none at genesis: the genesis set since 0, no changes)."""
+        raw = self.state.get(ns.membership_key())
+        return Membership() if raw is None else from_cbor(Membership, raw)
+
+    def validators_since(self) -> int:
+        """The first height certified by the set validators() returns: 0 for the genesis set, H after a change took effect at H."""
+        return self._membership().since
+
+    def membership_changes(self) -> tuple[MembershipChange, ...]:
+        """Pending and scheduled validator membership changes, sorted by node address."""
+        return self._membership().changes
+
+    def change_due(self) -> bool:
+        """True if a scheduled change is applied at the end of the next block, so it must be built even without transactions."""
+        due = self.height + 2
+        return any(c.activation_height is not None and c.activation_height <= due for c in self._membership().changes)
+
     def prove_transaction(self, tx_hash: bytes) -> tuple[int, ListProof]:
         """Height and inclusion proof of a transaction against that header's tx_root."""
         where = self.locate(tx_hash)
@@ -295,7 +314,8 @@ class ChainStore:
         """Execute a block that consensus ordered (same result on every validator): its author's address, its time.
 
         Candidates beyond the block limit are rejected, not dropped, so every
-        ordered transaction gets an outcome.
+        ordered transaction gets an outcome. No candidates make an empty block,
+        which is how a due membership change (change_due()) takes effect.
         """
         parent = self.header(self.height)
         limit = self.settings().max_block_txs
@@ -336,6 +356,7 @@ class ChainStore:
             included.append(cand.tx)
             encoded.append(cand.encoded)
             receipts.append(outcome.receipt)
+        apply_due_changes(overlay, height)  # part of this block's state: the next block is certified by the new set
         validators = self.validators()
         after = load(overlay, ns.validators_key(), ValidatorSet) or validators
         root, records = self.state.stage(height - 1, height, overlay.writes)

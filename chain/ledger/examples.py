@@ -7,8 +7,8 @@ from __future__ import annotations
 from chain.codec import encode
 from chain.ledger.model import EntityState, LedgerSettings
 from chain.ledger.operations import (
-    AddRootCertificate, AuthorizeRoles, ConfigureRole, DeployContract, InvokeContract, Operation, PublishEvent,
-    RegisterDataAccount, RegisterEventAccount, RegisterNode, RegisterParticipant, RegisterUser, RevokeCertificate,
+    AddRootCertificate, ApproveNodeChange, AuthorizeRoles, ConfigureRole, DeployContract, InvokeContract, Operation,
+    PublishEvent, RegisterDataAccount, RegisterEventAccount, RegisterNode, RegisterParticipant, RegisterUser, RevokeCertificate,
     SetNodeState, SetParticipantState, SetUserState, UpdateLedgerSettings, UpgradeContract, WriteKV, operation_to_value,
 )
 from chain.ledger.permissions import LedgerPermission, RolePolicy, TxPermission
@@ -35,6 +35,7 @@ EXAMPLES: list[Operation] = [
     RevokeCertificate(bytes(32), bytes(19) + b"\x2a", "keyCompromise"),
     RegisterNode(CERT, bytes.fromhex("2002") + b"\x02" + bytes(32)),
     SetNodeState(ADDRESS, EntityState.NORMAL),
+    ApproveNodeChange(ADDRESS),
 ]
 
 

@@ -6,9 +6,12 @@
   "participants": [{"name": "org1", "ca": "certs/org1-ca.pem"}],
   "nodes": [{"certificate": "certs/node0.pem"}],
   "users": [{"certificate": "certs/admin.pem", "roles": ["ADMIN"]}],
-  "settings": {"block_interval_ms": 200}
+  "settings": {"block_interval_ms": 200, "validator_change_delay": 2}
 }
 Paths are relative to the file. Every error names the field it is about.
+"settings" overrides LedgerSettings numbers, each a positive integer
+(validator_change_delay: blocks between a membership change's approval and
+the first block its new validator set certifies; at least 1).
 """
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ class LedgerSettings:
     max_tx_ttl_blocks: int = 1000
     block_interval_ms: int = 200
     default_role_policy: RolePolicy = RolePolicy.UNION
+    validator_change_delay: int = 2
 
 
 @dataclass(frozen=True)
@@ -161,3 +162,37 @@ class RevokedCertificate:
     serial: bytes
     reason: str
     height: int
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """A proposed change of one node's validator membership: pending until a quorum approves, then scheduled.
+
+    `state` is the node's state once the change takes effect (NORMAL joins the
+    validator set, FROZEN or REVOKED leaves it); `approvals` are participant
+    names, sorted; `activation_height` is the first height the changed set
+    certifies, None while the change awaits approvals.
+    """
+
+    address: bytes
+    state: EntityState
+    approvals: tuple[str, ...]
+    activation_height: int | None = None
+
+    @property
+    def joins(self) -> bool:
+        """True if the node becomes a validator, False if it stops being one."""
+        return self.state is EntityState.NORMAL
+
+    @property
+    def scheduled(self) -> bool:
+        """True once a quorum approved and the activation height is fixed."""
+        return self.activation_height is not None
+
+
+@dataclass(frozen=True)
+class Membership:
+    """The first height the current validator set certifies, and the open membership changes sorted by address."""
+
+    since: int = 0
+    changes: tuple[MembershipChange, ...] = ()

@@ -22,6 +22,7 @@ class Namespace(enum.IntEnum):
     EVENT_TOPIC = 0x0D
     CONTRACT_CODE = 0x0E
     VALIDATORS = 0x0F
+    MEMBERSHIP = 0x10
 
 
 def _text(value: str) -> bytes:
@@ -102,3 +103,8 @@ def contract_code_key(name: str, version: int) -> bytes:
 def validators_key() -> bytes:
     """The active validator set."""
     return bytes([Namespace.VALIDATORS])
+
+
+def membership_key() -> bytes:
+    """Validator membership: the current set's first height and the pending and scheduled changes."""
+    return bytes([Namespace.MEMBERSHIP])

@@ -37,6 +37,7 @@ class OpType(enum.IntEnum):
     REVOKE_CERTIFICATE = 16
     REGISTER_NODE = 17
     SET_NODE_STATE = 18
+    APPROVE_NODE_CHANGE = 19
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class RevokeCertificate:
 
 @dataclass(frozen=True)
 class RegisterNode:
-    """Register a consensus node from its certificate (DER) and ledger public key (encoded)."""
+    """Register a consensus node from its certificate (DER) and ledger public key (encoded); outside genesis it proposes it joins."""
 
     TYPE: ClassVar[OpType] = OpType.REGISTER_NODE
     certificate: bytes
@@ -201,17 +202,26 @@ class RegisterNode:
 
 @dataclass(frozen=True)
 class SetNodeState:
-    """Activate, freeze or revoke a node (address bytes)."""
+    """Activate, freeze or revoke a node (address bytes); a change of validator membership is proposed, not applied."""
 
     TYPE: ClassVar[OpType] = OpType.SET_NODE_STATE
     address: bytes
     state: EntityState
 
 
+@dataclass(frozen=True)
+class ApproveNodeChange:
+    """Approve, for the endorsers' participants, the pending validator membership change of a node (address bytes)."""
+
+    TYPE: ClassVar[OpType] = OpType.APPROVE_NODE_CHANGE
+    address: bytes
+
+
 Operation = Union[
     RegisterParticipant, SetParticipantState, RegisterUser, SetUserState, RegisterDataAccount, WriteKV,
     ConfigureRole, AuthorizeRoles, RegisterEventAccount, PublishEvent, DeployContract, UpgradeContract,
     InvokeContract, UpdateLedgerSettings, AddRootCertificate, RevokeCertificate, RegisterNode, SetNodeState,
+    ApproveNodeChange,
 ]
 
 OPERATION_CLASSES: dict[OpType, type] = {
@@ -220,6 +230,7 @@ OPERATION_CLASSES: dict[OpType, type] = {
         RegisterParticipant, SetParticipantState, RegisterUser, SetUserState, RegisterDataAccount, WriteKV,
         ConfigureRole, AuthorizeRoles, RegisterEventAccount, PublishEvent, DeployContract, UpgradeContract,
         InvokeContract, UpdateLedgerSettings, AddRootCertificate, RevokeCertificate, RegisterNode, SetNodeState,
+        ApproveNodeChange,
     )
 }
 

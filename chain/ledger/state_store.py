@@ -64,6 +64,11 @@ class StateStore:
         """The latest committed value."""
         return self.kv.get(LATEST + state_key)
 
+    def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Every latest (state_key, value) whose key starts with prefix, in key order."""
+        for key, value in self.kv.iterate(LATEST + prefix):
+            yield key[len(LATEST):], value
+
     def get_at(self, state_key: bytes, height: int) -> bytes | None:
         """The value as of a height (after that block)."""
         prefix = _history_prefix(state_key)

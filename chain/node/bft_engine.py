@@ -23,7 +23,16 @@ from chain.consensus.bft.actions import Action, Broadcast, Commit, FetchBatches,
 from chain.consensus.bft.committee import Committee, SignatureCache
 from chain.consensus.bft.errors import MalformedMessage
 from chain.consensus.bft.genesis import epoch_genesis
-from chain.consensus.bft.messages import Block, CertifiedBlock, decode_message, encode_message
+from chain.consensus.bft.messages import (
+    Block,
+    CertifiedBlock,
+    Message,
+    Proposal as BlockProposal,
+    SyncRequest,
+    SyncResponse,
+    decode_message,
+    encode_message,
+)
 from chain.consensus.bft.replica import Replica, ReplicaConfig
 from chain.consensus.bft.storage import RoundRecord
 from chain.consensus.interfaces import ConsensusEngineAPI
@@ -47,6 +56,8 @@ CONSENSUS, BATCH, BATCH_REQUEST, BATCH_RESPONSE, EXEC_VOTE, CERT_REQUEST, CERT_R
 EXEC_VOTE_WINDOW = 256  # heights above ours for which execution votes are buffered
 CERT_ASK_AFTER_S = 0.5
 EXECUTED_MEMORY = 100_000  # digests of executed batches remembered (a re-proposed one is skipped)
+PAST_EPOCHS = 4  # ended epochs whose committed blocks are still served to peers catching up
+EPOCH_SYNC_RETRY_S = 0.5
 
 
 class Diverged(Exception):
@@ -63,15 +74,20 @@ class BftSettings:
 
 
 class LedgerConsensusStorage:
-    """Round record and executed tip in the ledger's own LevelDB (one store per ledger, one process)."""
+    """Round record and executed tip in the ledger's own LevelDB (one store per ledger, one process).
 
-    def __init__(self, kv: Any) -> None:
+    Records of an earlier epoch are not this epoch's: they read as absent.
+    """
+
+    def __init__(self, kv: Any, epoch: int = 0) -> None:
         self.kv = kv
+        self.epoch = epoch
 
     def load_round(self) -> RoundRecord | None:
-        """The persisted round record."""
+        """The persisted round record of this epoch."""
         raw = self.kv.get(ROUND_KEY)
-        return None if raw is None else from_cbor(RoundRecord, raw)
+        record = None if raw is None else from_cbor(RoundRecord, raw)
+        return record if record is not None and record.safety.epoch == self.epoch else None
 
     def save_round(self, record: RoundRecord) -> None:
         """Persist durably before the vote or timeout goes out."""
@@ -79,6 +95,11 @@ class LedgerConsensusStorage:
 
     def load_committed(self) -> CertifiedBlock | None:
         """The last consensus block whose ledger effects are committed."""
+        tip = self.last_executed()
+        return tip if tip is not None and tip.block.epoch == self.epoch else None
+
+    def last_executed(self) -> CertifiedBlock | None:
+        """The last consensus block executed, of whatever epoch."""
         raw = self.kv.get(TIP_KEY)
         return None if raw is None else from_cbor(CertifiedBlock, raw)
 
@@ -120,27 +141,20 @@ class BftEngine(ConsensusEngineAPI):
         self.suite = self.chain.suite
         self.settings = settings
         self.clock = clock
-        validators = self.chain.validators().validators
-        self.keys = tuple(v.public_key for v in validators)
-        self.addresses = tuple(v.address for v in validators)
-        self.node_ids = tuple(str(Address.decode(v.address)) for v in validators)
-        self.index_of = {node_id: i for i, node_id in enumerate(self.node_ids)}
-        self.me = self.keys.index(service.node_key.public_key().encode())
-        ledger_settings = self.chain.settings()
-        per_block = max(1, ledger_settings.max_block_txs // settings.batch_size)
-        replica_config = replace(settings.replica, max_payload=min(settings.replica.max_payload, per_block))
-        self.committee = Committee(0, self.keys, SignatureCache(verify_encoded))
-        genesis_header = self.chain.header(0)
-        genesis = epoch_genesis(0, 0, genesis_header.hash(self.suite), genesis_header.timestamp_ms, self.suite.digest)
+        self.own_key = service.node_key.public_key().encode()
+        self.own_address = service.address.encode()
+        per_block = max(1, self.chain.settings().max_block_txs // settings.batch_size)
+        self.replica_config = replace(settings.replica, max_payload=min(settings.replica.max_payload, per_block))
+        self._signatures = SignatureCache(verify_encoded)
         self.storage = LedgerConsensusStorage(service.kv)
-        self.batches = BatchStore(self.suite, own=self.addresses[self.me])
-        self.replica = Replica(self.committee, self.me, service.node_key, self.suite.digest, self.storage, self.batches,
-                               genesis, replica_config)
+        self.batches = BatchStore(self.suite, own=self.own_address)
+        self._past: OrderedDict[int, Replica] = OrderedDict()
+        self._epoch_sync_asked = 0.0
+        self._enter_epoch()
         self._source = _OwnSource(service)
-        self.builder = BatchBuilder(self.addresses[self.me], self._source, max_txs=settings.batch_size,
+        self.builder = BatchBuilder(self.own_address, self._source, max_txs=settings.batch_size,
                                     max_delay_ms=settings.batch_timeout_ms, next_sequence=int(self.clock() * 1000) << 8)
         self.network = network_factory(self._on_network_message)
-        self.executed_tip = self.replica.tree.committed
         self._candidates: dict[bytes, list[Candidate]] = {}
         self._executed: OrderedDict[bytes, None] = OrderedDict()
         self._awaited: set[bytes] = set()
@@ -161,6 +175,54 @@ class BftEngine(ConsensusEngineAPI):
         self.stage = "idle"
         self.timings: dict[str, float] = {}  # seconds spent per execution phase, for operators and benchmarks
         self._verifying: set[bytes] = set()
+
+    # ---- epochs ---------------------------------------------------------------------------------
+
+    def _enter_epoch(self) -> None:
+        """Take the committee and starting point of the epoch the ledger state is in (its first height is its number).
+
+        A node outside the committee follows as an observer: it executes and
+        certifies-by-fetching what the committee orders, and joins when the
+        ledger makes it a validator.
+        """
+        validators = self.chain.validators().validators
+        self.epoch = self.chain.validators_since()
+        self.keys = tuple(v.public_key for v in validators)
+        self.addresses = tuple(v.address for v in validators)
+        self.node_ids = tuple(str(Address.decode(v.address)) for v in validators)
+        self.index_of = {node_id: i for i, node_id in enumerate(self.node_ids)}
+        self.me: int | None = self.keys.index(self.own_key) if self.own_key in self.keys else None
+        self.committee = Committee(self.epoch, self.keys, self._signatures)
+        anchor = self.chain.header(max(self.epoch - 1, 0))
+        genesis = epoch_genesis(self.epoch, 0, anchor.hash(self.suite), anchor.timestamp_ms, self.suite.digest)
+        self.storage.epoch = self.epoch
+        key = self.service.node_key if self.me is not None else None
+        self.replica = Replica(self.committee, -1 if self.me is None else self.me, key, self.suite.digest, self.storage,
+                               self.batches, genesis, self.replica_config)
+        self.executed_tip = self.replica.tree.committed
+
+    def _end_epoch(self) -> None:
+        """The ledger changed the validator set: blocks the old committee ordered after this point are void.
+
+        Their batches become proposable again, so nothing they carried is lost;
+        the old epoch's committed chain is kept a while for peers catching up.
+        """
+        old = self.replica
+        self._past[old.committee.epoch] = old
+        while len(self._past) > PAST_EPOCHS:
+            self._past.popitem(last=False)
+        void: list[bytes] = []
+        while not self._commits.empty():
+            certified = self._commits.get_nowait()
+            void.extend(certified.block.payload)
+            self._done_with(certified.block)
+        self.batches.clear_pins()
+        self.batches.reopen(d for d in void if d not in self._executed)
+        self._enter_epoch()
+        log.warning("ledger %s: epoch %d begins with %d validators%s", self.service.name, self.epoch, len(self.keys),
+                    "" if self.me is not None else " (this node observes)")
+        self._perform(self.replica.start(self.now_ms()))
+        self._work.set()
 
     # ---- life cycle -----------------------------------------------------------------------------
 
@@ -218,7 +280,8 @@ class BftEngine(ConsensusEngineAPI):
 
     def status(self) -> dict[str, Any]:
         """Consensus view for operators."""
-        return {"round": self.replica.round, "committed_consensus_height": self.replica.tree.committed.height,
+        return {"epoch": self.epoch, "validator": self.me is not None, "committee": list(self.node_ids),
+                "round": self.replica.round, "committed_consensus_height": self.replica.tree.committed.height,
                 "executed_consensus_height": self.executed_tip.height, "high_qc_round": self.replica.tree.high_qc.round,
                 "batches": len(self.batches), "peers_connected": sorted(self.network.connected_peers()),
                 "diverged": self.diverged, "failure": self.failure, "stage": self.stage, "pending_commits": self._commits.qsize(),
@@ -253,37 +316,64 @@ class BftEngine(ConsensusEngineAPI):
                 self._timer_changed.set()
 
     async def _on_network_message(self, node_id: str, payload: bytes) -> None:
-        """Called by chain.net for each authenticated payload."""
-        sender = self.index_of.get(node_id)
-        if sender is None or self._stopping:
+        """Called by chain.net for each authenticated payload (from a validator or an observing node)."""
+        if self._stopping:
             return
         try:
             value = decode(payload)
             if not (isinstance(value, list) and len(value) == 2 and type(value[0]) is int and isinstance(value[1], bytes)):
                 raise MalformedMessage("expected [channel, bytes]")
             channel, body = cast(int, value[0]), cast(bytes, value[1])
-            await self._dispatch(sender, channel, body)
+            await self._dispatch(node_id, channel, body)
         except (CodecError, MalformedMessage, BatchError, ValueError) as exc:
             self.replica.refused["malformed"] += 1
             log.debug("ledger %s: refused a message from %s: %s", self.service.name, node_id, exc)
 
-    async def _dispatch(self, sender: int, channel: int, body: bytes) -> None:
+    async def _dispatch(self, node_id: str, channel: int, body: bytes) -> None:
+        sender = self.index_of.get(node_id)
         if channel == CONSENSUS:
-            self._perform(self.replica.receive(sender, decode_message(body), self.now_ms()))
+            self._on_consensus(node_id, sender, decode_message(body))
         elif channel == BATCH:
-            await self._receive_batches([Batch.decode(body)], pusher=self.addresses[sender])
+            if sender is not None:  # only members push batches; anyone may fetch them
+                await self._receive_batches([Batch.decode(body)], pusher=self.addresses[sender])
         elif channel == BATCH_REQUEST:
             response = answer(BatchRequest.decode(body), self.batches)
             if response.batches:
-                self._send(sender, BATCH_RESPONSE, response.encode())
+                self.network.send(node_id, encode([BATCH_RESPONSE, response.encode()]))
         elif channel == BATCH_RESPONSE:
             await self._receive_batches(list(BatchResponse.decode(body).batches), pusher=None)
         elif channel == EXEC_VOTE:
             self._on_exec_vote(body)
         elif channel == CERT_REQUEST:
-            self._on_cert_request(sender, body)
+            self._on_cert_request(node_id, body)
         elif channel == CERT_RESPONSE:
             self._on_cert_response(body)
+
+    def _on_consensus(self, node_id: str, sender: int | None, message: Message) -> None:
+        """Route by epoch: ours to the replica, an ended one's sync requests to its archive, a later one means catch up."""
+        epoch = message.block.epoch if isinstance(message, BlockProposal) else message.epoch
+        now = self.now_ms()
+        if epoch > self.epoch:
+            self._ask_epoch_sync(node_id)
+        elif isinstance(message, SyncRequest):
+            replica = self.replica if epoch == self.epoch else self._past.get(epoch)
+            response = replica.sync_response(message) if replica is not None else None
+            if response is not None:
+                self.network.send(node_id, encode([CONSENSUS, encode_message(response)]))
+        elif epoch < self.epoch:
+            return
+        elif sender is not None:
+            self._perform(self.replica.receive(sender, message, now))
+        elif isinstance(message, SyncResponse):  # self-certifying: any peer may answer an observer
+            self._perform(self.replica.receive(self.committee.leader(self.replica.round), message, now))
+
+    def _ask_epoch_sync(self, node_id: str) -> None:
+        """A peer is in a later epoch: fetch the rest of our epoch's committed chain from it (rate limited)."""
+        if self.clock() - self._epoch_sync_asked < EPOCH_SYNC_RETRY_S:
+            return
+        self._epoch_sync_asked = self.clock()
+        request = SyncRequest(self.epoch, self.replica.tree.committed.height, b"")
+        self.network.send(node_id, encode([CONSENSUS, encode_message(request)]))
 
     # ---- batches --------------------------------------------------------------------------------
 
@@ -349,13 +439,13 @@ class BftEngine(ConsensusEngineAPI):
                 pass
             self._work.clear()
             self._prune_candidates()
-            while True:
+            while self.me is not None:  # an observer's transactions wait until it is a validator
                 batch = self.builder.poll(self.now_ms())
                 if batch is None:
                     break
                 candidates = list(self._source.taken)
                 try:
-                    digest = self.batches.add(batch, pusher=self.addresses[self.me])
+                    digest = self.batches.add(batch, pusher=self.own_address)
                 except BatchError as exc:
                     log.warning("ledger %s: own batch refused (%s); transactions go back to the mempool", self.service.name, exc)
                     self.service.mempool.requeue(candidates)
@@ -386,10 +476,10 @@ class BftEngine(ConsensusEngineAPI):
         while True:
             certified = await self._commits.get()
             block = certified.block
-            if block.height <= self.executed_tip.height:
+            if block.epoch != self.epoch or block.height <= self.executed_tip.height:
                 self._done_with(block)
                 continue
-            if not block.payload:
+            if not block.payload and not self.chain.change_due():
                 await self._in_thread(self._persist_tip, certified)
                 self.executed_tip = block
                 continue
@@ -421,6 +511,8 @@ class BftEngine(ConsensusEngineAPI):
                 self._executed.popitem(last=False)
             self._progress.set()
             self.stage = "idle"
+            if self.chain.validators_since() != self.epoch:
+                self._end_epoch()
 
     def _done_with(self, block: Block) -> None:
         """An ordered block has been executed (or was already): its batches are no longer awaited by execution."""
@@ -456,10 +548,10 @@ class BftEngine(ConsensusEngineAPI):
         """Sign our result, collect a quorum for it (or fetch a stored certificate); stop on divergence."""
         height = proposal.header.height
         block_hash = proposal.block_hash(self.suite)
-        signature = self.service.node_key.sign(COMMIT_DOMAIN + block_hash).encode()
-        own_key = self.keys[self.me]
-        self._exec_votes.setdefault(height, {}).setdefault(block_hash, {})[own_key] = signature
-        self._broadcast(EXEC_VOTE, encode([height, block_hash, own_key, signature]))
+        if self.me is not None:  # an observer only gathers the members' signatures
+            signature = self.service.node_key.sign(COMMIT_DOMAIN + block_hash).encode()
+            self._exec_votes.setdefault(height, {}).setdefault(block_hash, {})[self.own_key] = signature
+            self._broadcast(EXEC_VOTE, encode([height, block_hash, self.own_key, signature]))
         asked = self.clock()
         while True:
             cert = self._certificates.pop(height, None)
@@ -505,13 +597,13 @@ class BftEngine(ConsensusEngineAPI):
         by_hash.setdefault(block_hash, {})[key] = signature
         self._progress.set()
 
-    def _on_cert_request(self, sender: int, body: bytes) -> None:
+    def _on_cert_request(self, node_id: str, body: bytes) -> None:
         value = decode(body)
         if not (isinstance(value, list) and len(value) == 1 and type(value[0]) is int):
             raise MalformedMessage("certificate request must be [height]")
         height = value[0]
         if 0 < height <= self.chain.height:
-            self._send(sender, CERT_RESPONSE, self.chain.certificate(height).encode())
+            self.network.send(node_id, encode([CERT_RESPONSE, self.chain.certificate(height).encode()]))
 
     def _on_cert_response(self, body: bytes) -> None:
         cert = from_cbor(CommitCertificate, body)

@@ -9,9 +9,16 @@ one machine:
       ca/                     the ledger-suite CA store (root, org1, org2): `chain ca --dir DIR/ca ...` issues more
       tls-ca/                 a classic (P-256) CA store for the P2P channel only: chain.net speaks classic TLS
       certs/                  the consortium's public certificates, as named by the genesis file(s)
-      genesis-<ledger>.json   ONE genesis per ledger naming all N validators
+      genesis-<ledger>.json   ONE genesis per ledger naming the N validators
       node<i>/                node.json, node.pw (0600), certs/ (a copy of DIR/certs + node.pem + tls/),
-                              genesis-<ledger>.json (the same bytes), keys/{node,tls,admin}.key, ledgers/<ledger>/
+                              genesis-<ledger>.json (the same bytes), keys/{node,tls}.key,
+                              keys/admin.key (admin@org1) and keys/admin-<org>.key (one admin per organisation),
+                              ledgers/<ledger>/
+
+With --spare S, S more node directories node<N>..node<N+S-1> are made with
+certificates from their organisation's CA and every node knows every other as
+a peer, but genesis seats only the first N: the spares start as observers and
+become validators when the organisations register and approve them on chain.
 
 Every node's ledger is created from the same genesis with a commit certificate
 signed by all N validator keys, so all nodes start from the identical genesis
@@ -72,9 +79,15 @@ class _Validator:
     p2p_port: int
 
 
-def _check_arguments(directory: Path, nodes: int, suite: str, base_port: int, password: bytes, ledgers: Sequence[str]) -> None:
+def _check_arguments(directory: Path, nodes: int, suite: str, base_port: int, password: bytes, ledgers: Sequence[str],
+                     spares: int = 0) -> None:
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= MAX_NODES:
         raise NetSetupError(f"the number of nodes must be 1..{MAX_NODES}, got {nodes!r}")
+    if isinstance(spares, bool) or not isinstance(spares, int) or not 0 <= spares <= MAX_NODES - nodes:
+        raise NetSetupError(f"the number of spare nodes must be 0..{MAX_NODES - nodes}, got {spares!r}")
+    if spares and nodes < 2:
+        raise NetSetupError("spare nodes join a BFT network: give --nodes 2 or more")
+    nodes += spares
     if suite not in SUITES:
         raise NetSetupError(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)}")
     last = base_port + P2P_OFFSET + nodes - 1
@@ -108,20 +121,21 @@ def init_network(
     password: bytes,
     scrypt_n: int = 2**15,
     ledgers: Sequence[str] = ("main",),
+    spares: int = 0,
 ) -> list[Path]:
-    """Create DIR with N validator node directories; return their node.json paths (node0 first).
+    """Create DIR with N validator (and S spare) node directories; return their node.json paths (node0 first).
 
     Node i listens for clients on base_port + i and (N > 1) for its peers on
     base_port + 100 + i. With N = 1 the node gets a solo config (no
     "consensus" section), exactly like `chain node init`.
     """
     target = Path(directory)
-    _check_arguments(target, nodes, suite, base_port, password, list(ledgers))
+    _check_arguments(target, nodes, suite, base_port, password, list(ledgers), spares)
     existed = target.is_dir()
     before = set(target.iterdir()) if existed else set()
     target.mkdir(parents=True, exist_ok=True)
     try:
-        return _build(target, nodes, suite, base_port, password, scrypt_n, list(ledgers))
+        return _build(target, nodes, suite, base_port, password, scrypt_n, list(ledgers), spares)
     except BaseException:
         # Leave nothing half-made: remove what this call created (and DIR itself if it created it).
         if not existed:
@@ -140,7 +154,7 @@ def _pem_of(store: CAStore, relative: str) -> Certificate:
 
 
 def _build(target: Path, n: int, suite_name: str, base_port: int, password: bytes, scrypt_n: int,
-           ledgers: list[str]) -> list[Path]:
+           ledgers: list[str], spares: int = 0) -> list[Path]:
     suite, classic = get_suite(suite_name), get_suite("classic")
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
     orgs = ORGANISATIONS[:min(n, len(ORGANISATIONS))]
@@ -151,8 +165,8 @@ def _build(target: Path, n: int, suite_name: str, base_port: int, password: byte
         ca.add_organisation(org, root_password=password, not_before=start)
         tls.add_organisation(org, root_password=password, not_before=start)
 
-    validators = []
-    for i in range(n):
+    nodes = []
+    for i in range(n + spares):
         org, name = orgs[i % len(orgs)], f"node{i}"
         key = suite.generate_keypair().private
         record = ca.issue(org, "node", name, ca_password=password, public_key=key.public_key(),
@@ -160,12 +174,14 @@ def _build(target: Path, n: int, suite_name: str, base_port: int, password: byte
         tls_key = classic.generate_keypair().private
         tls_record = tls.issue(org, "node", name, ca_password=password, public_key=tls_key.public_key(),
                                dns_names=("localhost",), ip_addresses=(HOST,), not_before=start)
-        validators.append(_Validator(
+        nodes.append(_Validator(
             name, org, key, _pem_of(ca, record.cert_file), tls_key, _pem_of(tls, tls_record.cert_file),
             str(Address.of(key.public_key(), suite.hash_algorithm)), base_port + i, base_port + P2P_OFFSET + i,
         ))
-    admin_key = suite.generate_keypair().private
-    admin_record = ca.issue(orgs[0], "admin", "admin", ca_password=password, public_key=admin_key.public_key(), not_before=start)
+    validators = nodes[:n]
+    admin_keys = {org: suite.generate_keypair().private for org in orgs}
+    admin_records = {org: ca.issue(org, "admin", "admin", ca_password=password, public_key=admin_keys[org].public_key(),
+                                   not_before=start) for org in orgs}
 
     # The consortium's public certificates and the one genesis file per ledger.
     certs = target / "certs"
@@ -173,9 +189,10 @@ def _build(target: Path, n: int, suite_name: str, base_port: int, password: byte
     (certs / "root.pem").write_text(ca.root.pem)
     for org in orgs:
         (certs / f"{org}-ca.pem").write_text(ca.intermediate(org).pem)
-    for v in validators:
+    for v in nodes:
         (certs / "validators" / f"{v.name}.pem").write_text(v.certificate.pem)
-    (certs / "admin.pem").write_text(_pem_of(ca, admin_record.cert_file).pem)
+    for org, record in admin_records.items():
+        (certs / _admin_name(org, orgs, ".pem")).write_text(_pem_of(ca, record.cert_file).pem)
     timestamp = (start + timedelta(seconds=1)).isoformat()
     for ledger in ledgers:
         (target / f"genesis-{ledger}.json").write_text(json.dumps({
@@ -183,14 +200,14 @@ def _build(target: Path, n: int, suite_name: str, base_port: int, password: byte
             "roots": ["certs/root.pem"],
             "participants": [{"name": org, "ca": f"certs/{org}-ca.pem"} for org in orgs],
             "nodes": [{"certificate": f"certs/validators/{v.name}.pem"} for v in validators],
-            "users": [{"certificate": "certs/admin.pem", "roles": ["ADMIN"]}],
+            "users": [{"certificate": f"certs/{_admin_name(org, orgs, '.pem')}", "roles": ["ADMIN"]} for org in orgs],
         }, indent=2) + "\n")
     geneses = {ledger: load_genesis_file(target / f"genesis-{ledger}.json") for ledger in ledgers}
     validator_keys = [v.key for v in validators]
 
     configs: list[Path] = []
     hashes: dict[str, set[bytes]] = {}
-    for v in validators:
+    for v in nodes:
         home = target / v.name
         shutil.copytree(certs, home / "certs")
         (home / "certs" / "node.pem").write_text(v.certificate.pem)
@@ -200,18 +217,19 @@ def _build(target: Path, n: int, suite_name: str, base_port: int, password: byte
         for org in orgs:
             (tls_dir / f"{org}-ca.pem").write_text(tls.intermediate(org).pem)
         (tls_dir / "node.pem").write_text(v.tls_certificate.pem)
-        for peer in validators:
+        for peer in nodes:
             if peer is not v:
                 (tls_dir / "peers" / f"{peer.name}.pem").write_text(peer.tls_certificate.pem)
         for ledger in ledgers:
             shutil.copyfile(target / f"genesis-{ledger}.json", home / f"genesis-{ledger}.json")
         save_key(home / "keys" / "node.key", v.key, password, label=v.name, scrypt_n=scrypt_n)
         save_key(home / "keys" / "tls.key", v.tls_key, password, label=f"{v.name} tls", scrypt_n=scrypt_n)
-        admin_file = target / validators[0].name / "keys" / "admin.key"
-        if v is validators[0]:
-            save_key(admin_file, admin_key, password, label=f"admin@{orgs[0]}", scrypt_n=scrypt_n)
-        else:
-            shutil.copy2(admin_file, home / "keys" / "admin.key")
+        for org in orgs:
+            admin_file = target / nodes[0].name / "keys" / _admin_name(org, orgs, ".key")
+            if v is nodes[0]:
+                save_key(admin_file, admin_keys[org], password, label=f"admin@{org}", scrypt_n=scrypt_n)
+            else:
+                shutil.copy2(admin_file, home / "keys" / admin_file.name)
         write_atomic(home / PASSWORD_FILE, password + b"\n", 0o600)
         (home / "ledgers").mkdir()
         for ledger, genesis in geneses.items():
@@ -227,7 +245,7 @@ def _build(target: Path, n: int, suite_name: str, base_port: int, password: byte
             "password_file": PASSWORD_FILE,
         }
         if n > 1:
-            config["consensus"] = _consensus_section(v, validators, orgs)
+            config["consensus"] = _consensus_section(v, nodes, orgs)
         (home / "node.json").write_text(json.dumps(config, indent=2) + "\n")
         configs.append(home / "node.json")
     if any(len(h) != 1 for h in hashes.values()):  # the same genesis and keys give the same block: a bug if not
@@ -239,10 +257,15 @@ def _build(target: Path, n: int, suite_name: str, base_port: int, password: byte
         "genesis_block_hash": {ledger: next(iter(h)).hex() for ledger, h in hashes.items()},
         "nodes": [{"name": v.name, "organisation": v.organisation, "address": v.address,
                    "client": f"{HOST}:{v.client_port}", "p2p": f"{HOST}:{v.p2p_port}" if n > 1 else None,
-                   "config": f"{v.name}/node.json"} for v in validators],
+                   "config": f"{v.name}/node.json", "genesis_validator": v in validators} for v in nodes],
     }, indent=2) + "\n")
-    log.info("created a %d-node %s network in %s", n, suite.name, target)
+    log.info("created a %d-node %s network in %s (%d spare)", n, suite.name, target, spares)
     return configs
+
+
+def _admin_name(org: str, orgs: Sequence[str], suffix: str) -> str:
+    """admin.key for the first organisation's admin (what the demo and docs use), admin-<org>.key for the others."""
+    return f"admin{suffix}" if org == orgs[0] else f"admin-{org}{suffix}"
 
 
 def _consensus_section(me: _Validator, validators: list[_Validator], orgs: Sequence[str]) -> dict[str, Any]:

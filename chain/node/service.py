@@ -43,8 +43,8 @@ class LedgerService:
         self.kv = kv
         self.chain = ChainStore(kv)
         self.node_key = node_key
-        keys = self.chain.validators().keys()
-        if node_key.public_key().encode() not in keys:
+        if engine is None and node_key.public_key().encode() not in self.chain.validators().keys():
+            # a BFT node outside the committee observes until the ledger seats it; a solo node must sign
             raise LedgerError(f"this node's key is not a validator of ledger {name!r}", ResultCode.PERMISSION_DENIED)
         self.verifier = verifier
         self.executor = executor
@@ -202,7 +202,11 @@ class LedgerService:
         head = self.chain.header(self.chain.height)
         status = {"name": self.name, "ledger_id": self.chain.ledger_id, "suite": self.chain.suite.name,
                   "height": head.height, "block_hash": head.hash(self.chain.suite), "timestamp_ms": head.timestamp_ms,
-                  "mempool": len(self.mempool), "node_address": str(self.address)}
+                  "mempool": len(self.mempool), "node_address": str(self.address),
+                  "validators_since": self.chain.validators_since(),
+                  "membership_changes": [{"address": str(Address.decode(c.address)), "state": c.state.name,
+                                          "approvals": list(c.approvals), "activation_height": c.activation_height}
+                                         for c in self.chain.membership_changes()]}
         engine_status = getattr(self.engine, "status", None)
         if engine_status is not None:
             status["consensus"] = engine_status()

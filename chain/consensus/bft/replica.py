@@ -454,11 +454,22 @@ class Replica:
         self._out.append(Send(peer, SyncRequest(self.committee.epoch, self.tree.committed.height, target)))
 
     def _on_sync_request(self, sender: int, request: SyncRequest) -> None:
+        response = self.sync_response(request)
+        if response is not None:
+            self._out.append(Send(sender, response))
+
+    def sync_response(self, request: SyncRequest) -> SyncResponse | None:
+        """The certified blocks a peer asks for (an empty target: all certified above its height).
+
+        An empty target runs to the highest certified block, not just the
+        committed tip, so the asker also gets the certificates that prove the
+        tip committed (two-chain) and can commit it itself.
+        """
         if request.epoch != self.committee.epoch:
-            return
-        path = self.tree.certified_path(request.target, request.committed_height, self.config.sync_limit)
-        if path:
-            self._out.append(Send(sender, SyncResponse(self.committee.epoch, tuple(path))))
+            return None
+        target = request.target or self.tree.high_qc.block_id
+        path = self.tree.certified_path(target, request.committed_height, self.config.sync_limit)
+        return SyncResponse(self.committee.epoch, tuple(path)) if path else None
 
     def _on_sync_response(self, response: SyncResponse, sender: int, now: int) -> None:
         if response.epoch != self.committee.epoch or len(response.blocks) > self.config.sync_limit:

@@ -10,12 +10,12 @@ from chain.ledger import namespaces as ns
 from chain.ledger.errors import ExecutionFailure, Rejection, ResultCode
 from chain.ledger.execution.certificates import is_revoked
 from chain.ledger.execution.context import BlockContext, TxContext
-from chain.ledger.execution.handlers import contracts, data, events, identity, settings as settings_handlers
+from chain.ledger.execution.handlers import contracts, data, events, identity, membership, settings as settings_handlers
 from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import demand_tx_permission, load, settings
 from chain.ledger.model import EntityState, LedgerSettings, Participant, UserRecord
 from chain.ledger.operations import (
-    AddRootCertificate, AuthorizeRoles, ConfigureRole, DeployContract, InvokeContract, PublishEvent,
+    AddRootCertificate, ApproveNodeChange, AuthorizeRoles, ConfigureRole, DeployContract, InvokeContract, PublishEvent,
     RegisterDataAccount, RegisterEventAccount, RegisterNode, RegisterParticipant, RegisterUser,
     RevokeCertificate, SetNodeState, SetParticipantState, SetUserState, UpdateLedgerSettings,
     UpgradeContract, WriteKV,
@@ -47,6 +47,7 @@ HANDLERS: dict[type, Handler] = {
     RevokeCertificate: identity.revoke_certificate,
     RegisterNode: identity.register_node,
     SetNodeState: identity.set_node_state,
+    ApproveNodeChange: membership.approve_node_change,
 }
 
 

@@ -39,6 +39,24 @@ class Overlay:
         """Buffer a delete."""
         self.writes[key] = None
 
+    def scan(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        """Live (state_key, value) pairs under a prefix as this overlay sees them, sorted by key.
+
+        The base must have a scan(prefix) of its own (StateStore and Overlay do);
+        meant for small namespaces (participants), not for data accounts.
+        """
+        scan = getattr(self.base, "scan", None)
+        if scan is None:
+            raise TypeError(f"{type(self.base).__name__} cannot list keys")
+        found = dict(scan(prefix))
+        for key, value in self.writes.items():
+            if key.startswith(prefix):
+                if value is None:
+                    found.pop(key, None)
+                else:
+                    found[key] = value
+        return sorted(found.items())
+
     def child(self) -> Overlay:
         """A nested overlay whose writes reach this one only on merge."""
         return Overlay(self)

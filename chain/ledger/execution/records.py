@@ -87,6 +87,11 @@ def has_ledger_permission(state: Overlay, ctx: TxContext, permission: LedgerPerm
     return any(permissions_of(state, signer)[0] & permission for signer in ctx.signers)
 
 
+def endorsing_participants(state: Overlay, ctx: TxContext, permission: LedgerPermission) -> tuple[str, ...]:
+    """The participants (organisations) of the endorsers holding a permission, each once, sorted."""
+    return tuple(sorted({s.participant for s in ctx.signers if permissions_of(state, s)[0] & permission}))
+
+
 def demand(state: Overlay, ctx: TxContext, permission: LedgerPermission, action: str) -> None:
     """Reject the transaction unless an endorser holds the permission."""
     if not has_ledger_permission(state, ctx, permission):

@@ -222,6 +222,28 @@ def test_release_marks_committed_evicted_first_and_never_missing() -> None:
     assert refused(store, batch(A, 2)) is BatchErrorCode.DUPLICATE  # a committed batch does not come back
 
 
+def test_reopened_batches_are_proposable_again_after_their_block_was_voided() -> None:
+    store = BatchStore(CLASSIC, StoreLimits(max_batches=3))
+    a, b = fill(store, 2)
+    store.release([a, b])
+    store.reopen([b, b"never held"])
+    assert store.ready(set(), 10) == (b,)
+    assert store.missing([a, b, b"never held"]) == (b"never held",)  # forgotten as committed, not held
+    store.add(batch(B, 0))
+    store.add(batch(B, 1))
+    assert a not in store and b in store  # the committed one went first; the reopened one is an ordinary batch
+
+
+def test_clearing_pins_makes_an_ended_epochs_proposals_evictable() -> None:
+    store = BatchStore(CLASSIC, StoreLimits(max_batches=2))
+    d = fill(store, 2)
+    store.pin(d)
+    assert not store.has_room(10)
+    store.clear_pins()
+    store.add(batch(B, 0))
+    assert d[0] not in store and d[1] in store
+
+
 def test_own_batches_stay_until_committed() -> None:
     store = BatchStore(CLASSIC, StoreLimits(max_batches=2), own=A)
     mine = store.add(batch(A, 0), pusher=A)

@@ -50,7 +50,9 @@ class LedgerHarness:
 
     @property
     def validator_keys(self) -> list[PrivateKey]:
-        return [v.key for v in self.net.validators]
+        """Keys of the set that signs the next block: founding validators and nodes issued since, as the ledger says."""
+        known = {m.key.public_key().encode(): m.key for m in (*self.net.validators, *self.net.extra.values())}
+        return [known[v.public_key] for v in self.chain.validators().validators]
 
     def run(self, ops: Sequence[Operation], *signers: Member):  # type: ignore[no-untyped-def]
         """Submit one transaction in its own block; return (receipt or None, rejection or None)."""

@@ -171,25 +171,25 @@ def test_a_validator_set_change_inside_the_range_is_followed(classic_ledger: Led
     h = classic_ledger
     node = follower(h)
     newcomer = h.net.issue("org2", "node-new", "node")
-    receipt, _ = h.run([RegisterNode(newcomer.certificate.der, newcomer.key.public_key().encode())])
+    register = RegisterNode(newcomer.certificate.der, newcomer.key.public_key().encode())
+    receipt, _ = h.run([register], *h.net.admins)  # both participants approve: scheduled at once
     assert receipt is not None and receipt.success
-    changed_at = h.chain.height
-    h.net.validators.append(newcomer)
-    try:
-        h.run([RegisterDataAccount("acct", ())])
-        h.run([WriteKV("acct", "k", b"v", None)])
-    finally:
-        h.net.validators.remove(newcomer)
+    takes_effect = h.chain.membership_changes()[0].activation_height
+    h.run([RegisterDataAccount("acct", ())])  # block takes_effect - 1: the join is applied at its end
+    h.run([WriteKV("acct", "k", b"v", None)])  # the first block the new set signs
+    assert takes_effect == h.chain.height == h.chain.validators_since()
     blocks = serve_blocks(h.chain, 1, h.chain.height)
-    assert len(blocks[changed_at].certificate.votes) == 2  # the first block the new set signs
-    lone = CommitCertificate.sign(changed_at + 1, blocks[changed_at].header.hash(h.suite), [h.net.validators[0].key])
+    first_new = blocks[takes_effect - 1]
+    assert len(first_new.certificate.votes) == 2 and len(blocks[takes_effect - 2].certificate.votes) == 1
+    lone = CommitCertificate.sign(takes_effect, first_new.header.hash(h.suite), [h.net.validators[0].key])
     sync = BlockSync(node)
-    sync.apply_all(blocks[:changed_at])
+    sync.apply_all(blocks[:takes_effect - 1])
     assert node.validators() == h.chain.validators() and len(node.validators().validators) == 2
+    assert node.validators_since() == takes_effect
     with pytest.raises(SyncError) as caught:  # the old validator alone is no longer a quorum
-        sync.apply(replace(blocks[changed_at], certificate=lone))
+        sync.apply(replace(first_new, certificate=lone))
     assert caught.value.problem is SyncProblem.BAD_CERTIFICATE
-    sync.apply_all(blocks[changed_at:])
+    sync.apply_all(blocks[takes_effect - 1:])
     assert records(node) == records(h.chain)
 
 

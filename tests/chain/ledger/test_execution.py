@@ -110,3 +110,19 @@ def test_block_headers_chain_and_timestamps_increase(ledger) -> None:  # type: i
     h1, h2 = ledger.chain.header(1), ledger.chain.header(2)
     assert h2.previous_hash == h1.hash(ledger.suite) and h2.timestamp_ms > h1.timestamp_ms
     assert h1.previous_hash == ledger.chain.ledger_id
+
+
+def test_overlay_scan_sees_uncommitted_writes_and_deletes(classic_ledger) -> None:  # type: ignore[no-untyped-def]
+    from chain.ledger.execution.overlay import Overlay
+
+    prefix = bytes([ns.Namespace.PARTICIPANT])
+    committed = list(classic_ledger.chain.state.scan(prefix))
+    assert [k for k, _ in committed] == [ns.participant_key("org1"), ns.participant_key("org2")]
+    block = Overlay(classic_ledger.chain.state, cache_base=True)
+    tx = block.child()
+    tx.put(ns.participant_key("org0"), b"new")
+    tx.delete(ns.participant_key("org2"))
+    tx.put(ns.role_key("org1"), b"other namespace")
+    assert tx.scan(prefix) == [(ns.participant_key("org0"), b"new"), committed[0]]
+    assert block.scan(prefix) == committed
+    assert Overlay(block).scan(prefix) == committed

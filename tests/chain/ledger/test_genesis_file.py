@@ -42,6 +42,7 @@ def test_generated_genesis_file_creates_a_second_ledger_from_the_cli(node_dir: P
         (lambda d: d.update(participants=[{"ca": "certs/root.pem"}]), "participants[0]"),
         (lambda d: d.update(users=[{"certificate": "certs/admin.pem", "roles": "ADMIN"}]), "users[0].roles"),
         (lambda d: d.update(settings={"max_block_txs": -1}), "settings.max_block_txs"),
+        (lambda d: d.update(settings={"validator_change_delay": 0}), "settings.validator_change_delay"),
         (lambda d: d.update(settings={"nonsense": 1}), "settings.nonsense"),
         (lambda d: d.update(timestamp="yesterday"), "'timestamp'"),
     ],

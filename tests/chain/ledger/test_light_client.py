@@ -84,17 +84,16 @@ def test_client_follows_a_certified_validator_change(classic_ledger) -> None:  #
     h = classic_ledger
     client = _client(h)
     node = h.net.issue("org2", "node-new", "node")
-    receipt, _ = h.run([RegisterNode(node.certificate.der, node.key.public_key().encode())])
-    assert receipt.success
+    receipt, _ = h.run([RegisterNode(node.certificate.der, node.key.public_key().encode())], *h.net.admins)
+    assert receipt.success  # block 1: both participants approve, so the join takes effect at 1 + 2
+    assert h.chain.membership_changes()[0].activation_height == 3
+    h.block()  # block 2: the join is applied at its end
     new_set = h.chain.validators()
-    assert len(new_set.validators) == 2
-    h.net.validators.append(node)
-    try:
-        h.block()
-        client.accept(h.chain.header(1), h.chain.certificate(1))
-        with pytest.raises(ProofError):
-            client.accept(h.chain.header(2), h.chain.certificate(2))  # new set not supplied
-        client.accept(h.chain.header(2), h.chain.certificate(2), new_set)
-        assert client.validators == new_set
-    finally:
-        h.net.validators.remove(node)
+    assert len(new_set.validators) == 2 and h.chain.header(2).next_validators_hash == new_set.hash(h.suite)
+    h.block()  # block 3: the first the new set certifies
+    client.accept(h.chain.header(1), h.chain.certificate(1))
+    client.accept(h.chain.header(2), h.chain.certificate(2))
+    with pytest.raises(ProofError):
+        client.accept(h.chain.header(3), h.chain.certificate(3))  # new set not supplied
+    client.accept(h.chain.header(3), h.chain.certificate(3), new_set)
+    assert client.validators == new_set

@@ -192,16 +192,14 @@ def test_a_light_client_supplies_the_trusted_set_across_a_validator_change(class
     client.accept_genesis(h.chain.header(0), h.chain.certificate(0))
     genesis_set = h.chain.validators()
     newcomer = h.net.issue("org2", "node-new", "node")
-    assert h.run([RegisterNode(newcomer.certificate.der, newcomer.key.public_key().encode())])[0].success
-    h.net.validators.append(newcomer)
-    try:
-        h.run([RegisterDataAccount("acct", ())])
-        h.run([WriteKV("acct", "k", b"v", None)])
-    finally:
-        h.net.validators.remove(newcomer)
+    register = RegisterNode(newcomer.certificate.der, newcomer.key.public_key().encode())
+    assert h.run([register], *h.net.admins)[0].success  # both participants approve: the join takes effect at 3
+    h.run([RegisterDataAccount("acct", ())])
+    h.run([WriteKV("acct", "k", b"v", None)])
+    assert h.chain.validators_since() == 3
     client.accept(h.chain.header(1), h.chain.certificate(1))
-    client.accept(h.chain.header(2), h.chain.certificate(2), h.chain.validators())
-    client.accept(h.chain.header(3), h.chain.certificate(3))
+    client.accept(h.chain.header(2), h.chain.certificate(2))
+    client.accept(h.chain.header(3), h.chain.certificate(3), h.chain.validators())
     manifest, chunks = export(h.chain)
     with pytest.raises(SyncError) as caught:
         SnapshotImporter(MemoryKV(), manifest, manifest.ledger_id, genesis_set)

@@ -6,7 +6,6 @@ from dataclasses import replace
 from chain.ca import CAError, verify_chain
 from chain.crypto import Address, CryptoError, PublicKey
 from chain.ledger import namespaces as ns
-from chain.ledger.block import Validator, ValidatorSet
 from chain.ledger.errors import ExecutionFailure, ResultCode
 from chain.ledger.execution.certificates import (
     parse,
@@ -14,6 +13,7 @@ from chain.ledger.execution.certificates import (
     verify_member_certificate,
 )
 from chain.ledger.execution.context import TxContext
+from chain.ledger.execution.handlers.membership import is_validator, node_name, pending_change, propose_change, set_validator
 from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import check_name, demand, load, require, store
 from chain.ledger.model import (
@@ -151,7 +151,12 @@ def revoke_certificate(state: Overlay, ctx: TxContext, op: RevokeCertificate) ->
 
 
 def register_node(state: Overlay, ctx: TxContext, op: RegisterNode) -> None:
-    """Register a consensus node from its node certificate; its ledger key is the certificate's key."""
+    """Register a consensus node from its node certificate; its ledger key is the certificate's key.
+
+    At genesis the node is a validator at once. Later it is registered FROZEN
+    and a join is proposed (see membership.py); it becomes NORMAL, a validator,
+    when the join takes effect.
+    """
     demand(state, ctx, LedgerPermission.MANAGE_NODES, "registering a node")
     cert, participant, facts = verify_member_certificate(state, ctx, op.certificate, ("node",), "node certificate")
     try:
@@ -163,29 +168,30 @@ def register_node(state: Overlay, ctx: TxContext, op: RegisterNode) -> None:
     address = _address(ctx, given)
     if load(state, ns.node_key(address), NodeRecord) is not None:
         raise ExecutionFailure("this node is already registered", ResultCode.ALREADY_EXISTS)
-    store(state, ns.node_key(address), NodeRecord(address, participant.name, op.public_key, op.certificate, facts))
-    _set_validator(state, address, op.public_key, active=True)
+    record = NodeRecord(address, participant.name, op.public_key, op.certificate, facts)
+    if ctx.privileged:
+        store(state, ns.node_key(address), record)
+        set_validator(state, address, op.public_key, active=True)
+        return
+    store(state, ns.node_key(address), replace(record, state=EntityState.FROZEN))
+    propose_change(state, ctx, record, EntityState.NORMAL)
 
 
 def set_node_state(state: Overlay, ctx: TxContext, op: SetNodeState) -> None:
-    """Activate, freeze or revoke a node."""
+    """Activate, freeze or revoke a node; outside genesis a change of validator membership is proposed, not applied."""
     demand(state, ctx, LedgerPermission.MANAGE_NODES, "changing a node's state")
     record = require(state, ns.node_key(op.address), NodeRecord, "node")
     if record.state is EntityState.REVOKED:
         raise ExecutionFailure("this node is revoked for good", ResultCode.INVALID_STATE)
-    store(state, ns.node_key(op.address), replace(record, state=op.state))
-    _set_validator(state, record.address, record.public_key, active=op.state is EntityState.NORMAL)
-
-
-def _set_validator(state: Overlay, address: bytes, public_key: bytes, active: bool) -> None:
-    """Keep the validator set record (sorted by address) in step with node states."""
-    current = load(state, ns.validators_key(), ValidatorSet)
-    members = {v.address: v for v in (current.validators if current is not None else ())}
-    if active:
-        members[address] = Validator(address, public_key)
+    if ctx.privileged:
+        store(state, ns.node_key(op.address), replace(record, state=op.state))
+        set_validator(state, record.address, record.public_key, active=op.state is EntityState.NORMAL)
+        return
+    if pending_change(state, op.address) is not None:
+        raise ExecutionFailure(
+            f"node {node_name(op.address)} already has a membership change pending or scheduled", ResultCode.ALREADY_EXISTS
+        )
+    if is_validator(state, op.address) != (op.state is EntityState.NORMAL):
+        propose_change(state, ctx, record, op.state)
     else:
-        members.pop(address, None)
-    if not members:
-        raise ExecutionFailure("the last validator cannot be removed", ResultCode.INVALID_STATE)
-    store(state, ns.validators_key(), ValidatorSet(tuple(members[a] for a in sorted(members))))
-
+        store(state, ns.node_key(op.address), replace(record, state=op.state))

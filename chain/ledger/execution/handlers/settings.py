@@ -10,7 +10,8 @@ from chain.ledger.model import LedgerSettings
 from chain.ledger.operations import UpdateLedgerSettings
 from chain.ledger.permissions import LedgerPermission
 
-_POSITIVE = ("max_tx_bytes", "max_ops_per_tx", "max_endorsements", "max_block_txs", "max_tx_ttl_blocks", "block_interval_ms")
+_POSITIVE = ("max_tx_bytes", "max_ops_per_tx", "max_endorsements", "max_block_txs", "max_tx_ttl_blocks", "block_interval_ms",
+             "validator_change_delay")
 
 
 def update_ledger_settings(state: Overlay, ctx: TxContext, op: UpdateLedgerSettings) -> None:

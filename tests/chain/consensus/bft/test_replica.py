@@ -82,3 +82,45 @@ def test_a_proposal_whose_batches_are_missing_waits_and_asks_for_them() -> None:
     assert not any(isinstance(a, Broadcast) and isinstance(a.message, Vote) for a in actions)
     held.add(sha256(b"only-leader-has-it"))
     assert any(isinstance(a, Broadcast) and isinstance(a.message, Vote) for a in replica.batches_arrived(7_002))
+
+
+def _pump(replicas: list[Replica], actions: dict[int, list[object]], now: int) -> list[object]:
+    """Deliver every message among the replicas until none is left; return the Commit actions of replica 0."""
+    from chain.consensus.bft.actions import Commit, Send
+
+    commits: list[object] = []
+    queue = [(i, a) for i, acts in actions.items() for a in acts]
+    while queue:
+        sender, action = queue.pop(0)
+        if sender == 0 and isinstance(action, Commit):
+            commits.append(action)
+        targets = [action.to] if isinstance(action, Send) else range(len(replicas)) if isinstance(action, Broadcast) else []
+        for target in targets:
+            if target != sender:
+                queue += [(target, a) for a in replicas[target].receive(sender, action.message, now)]  # type: ignore[union-attr]
+    return commits
+
+
+def test_an_observer_catches_up_from_everything_committed_in_the_epoch() -> None:
+    from chain.consensus.bft.actions import Commit
+    from chain.consensus.bft.messages import SyncRequest
+
+    pairs = [_replica(i, ReplicaConfig()) for i in range(4)]
+    replicas = [r for r, _ in pairs]
+    now = 10_000
+    for step in range(6):
+        for _, store in pairs:
+            store.add(sha256(b"batch %d" % step))
+        now += 1_000
+        _pump(replicas, {i: r.tick(now) if step else r.start(now) for i, r in enumerate(replicas)}, now)
+    committed = replicas[0].tree.committed.height
+    assert committed >= 3
+    response = replicas[0].sync_response(SyncRequest(0, GENESIS.block.height, b""))
+    assert response is not None and response.blocks[0].block.height == 2
+    observer = Replica(COMMITTEE, -1, None, sha256, MemoryConsensusStorage(), BatchStore(), GENESIS, ReplicaConfig())
+    observer.start(now)
+    actions = observer.receive(0, response, now)
+    heights = [c.block.height for a in actions if isinstance(a, Commit) for c in a.blocks]
+    assert heights == list(range(2, committed + 1))  # everything the peer committed, provably
+    assert not any(isinstance(a, Broadcast) for a in actions)  # an observer never votes
+    assert replicas[0].sync_response(SyncRequest(1, 0, b"")) is None  # another epoch's request

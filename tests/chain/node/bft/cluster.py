@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+from chain.ca import issue_leaf
 from chain.consensus.bft.replica import ReplicaConfig
 from chain.crypto import Address, BatchVerifier, get_suite
 from chain.ledger.chain_store import ChainStore
-from chain.ledger.devnet import Devnet, build_devnet
+from chain.ledger.devnet import Devnet, Member, build_devnet
 from chain.ledger.operations import RegisterDataAccount, WriteKV
 from chain.ledger.transaction import Transaction, TxContent
 from chain.net import BackoffConfig, NetConfig, Network, PeerSpec, TlsIdentity, TrustAnchors
@@ -37,9 +38,10 @@ def free_ports(count: int) -> list[int]:
 
 @dataclass
 class Cluster:
-    """Validators of one ledger, each with its store, service and engine."""
+    """Nodes of one ledger (the genesis validators first, then spare nodes), each with its store, service and engine."""
 
     net: Devnet
+    nodes: list[Member]
     directory: Path
     ports: list[int]
     verifier: BatchVerifier
@@ -48,31 +50,40 @@ class Cluster:
     stores: dict[int, LevelDBKV] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, directory: Path, n: int = 4) -> Cluster:
+    def create(cls, directory: Path, n: int = 4, spares: int = 0) -> Cluster:
+        """n genesis validators and `spares` nodes with certificates but no seat (they observe until added)."""
         net = build_devnet("classic", validators=n)
+        nodes = list(net.validators)
+        suite = get_suite(net.suite_name)
+        for i in range(n, n + spares):
+            org = list(net.orgs)[i % len(net.orgs)]
+            key = suite.generate_keypair().private
+            cert = issue_leaf(net.orgs[org], f"node{i}", "node", key.public_key(), not_before=net.start,
+                              dns_names=("localhost",), ip_addresses=("127.0.0.1",))
+            nodes.append(Member(f"node{i}", org, key, cert))
         keys = [v.key for v in net.validators]
-        for i in range(n):
+        for i in range(len(nodes)):
             kv = LevelDBKV(str(directory / f"node{i}"))
             ChainStore.create(kv, net.genesis, keys)
             kv.close()
         verifier = BatchVerifier(workers=0)
-        return cls(net, directory, free_ports(n), verifier, ThreadPoolExecutor(8))
+        return cls(net, nodes, directory, free_ports(len(nodes)), verifier, ThreadPoolExecutor(8))
 
     def node_id(self, i: int) -> str:
-        return str(Address.of(self.net.validators[i].key.public_key(), get_suite(self.net.suite_name).hash_algorithm))
+        return str(Address.of(self.nodes[i].key.public_key(), get_suite(self.net.suite_name).hash_algorithm))
 
     def _network(self, i: int, on_message: Any) -> Network:
-        member = self.net.validators[i]
+        member = self.nodes[i]
         identity = TlsIdentity(member.certificate, (self.net.orgs[member.organisation].certificate,), member.key)
         trust = TrustAnchors((self.net.root.certificate,), tuple(ca.certificate for ca in self.net.orgs.values()))
         peers = [PeerSpec(self.node_id(j), v.certificate, "127.0.0.1", self.ports[j])
-                 for j, v in enumerate(self.net.validators) if j != i]
+                 for j, v in enumerate(self.nodes) if j != i]
         config = NetConfig(listen_port=self.ports[i], connect_timeout=2.0, backoff=BackoffConfig(base=0.1, maximum=1.0))
         return Network(self.node_id(i), identity, trust, peers, config, on_message=on_message)
 
     async def start(self, i: int, settings: BftSettings = FAST) -> LedgerService:
         kv = self.stores[i] = LevelDBKV(str(self.directory / f"node{i}"))
-        service = LedgerService("main", kv, self.net.validators[i].key, self.verifier, self.executor,
+        service = LedgerService("main", kv, self.nodes[i].key, self.verifier, self.executor,
                                 engine=lambda svc: BftEngine(svc, lambda cb: self._network(i, cb), settings))
         await service.start()
         self.services[i] = service
@@ -89,10 +100,11 @@ class Cluster:
         self.executor.shutdown(wait=True)
         self.verifier.close()
 
-    def tx(self, ops: list[Any], signer_index: int = 0) -> Transaction:
+    def tx(self, ops: list[Any], signer_index: int = 0, *more_signers: int) -> Transaction:
         svc = next(iter(self.services.values()))
         content = TxContent(svc.chain.ledger_id, os.urandom(12), svc.chain.height + 900, tuple(ops))
-        return Transaction.create(svc.chain.suite, content, [self.net.admins[signer_index].key])
+        keys = [self.net.admins[k].key for k in (signer_index, *more_signers)]
+        return Transaction.create(svc.chain.suite, content, keys)
 
     async def setup_account(self, via: int) -> None:
         tx = self.tx([RegisterDataAccount("acct", ())])
@@ -106,11 +118,11 @@ class Cluster:
 
 
 @asynccontextmanager
-async def running(directory: Path, n: int = 4) -> AsyncIterator[Cluster]:
-    """n validators started, with a data account to write to; everything stopped afterwards."""
-    cluster = Cluster.create(directory, n)
+async def running(directory: Path, n: int = 4, spares: int = 0) -> AsyncIterator[Cluster]:
+    """n validators (and spare nodes) started, with a data account to write to; everything stopped afterwards."""
+    cluster = Cluster.create(directory, n, spares)
     try:
-        for i in range(n):
+        for i in range(n + spares):
             await cluster.start(i)
         await cluster.setup_account(via=0)
         yield cluster

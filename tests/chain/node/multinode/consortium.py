@@ -22,23 +22,30 @@ LEDGER = "main"
 
 @dataclass
 class Consortium:
-    """Node directories, their configs and the admin key."""
+    """Node directories, their configs and the organisations' admin keys (admins[0] is org1's)."""
 
     directory: Path
     homes: list[Path]
     configs: list[NodeConfig]
-    admin: object
+    admins: list[object]
+
+    @property
+    def admin(self) -> object:
+        return self.admins[0]
 
     @classmethod
-    def start(cls, directory: Path, nodes: int = 4, suite: str = "classic", base_port: int = 0) -> Consortium:
+    def start(cls, directory: Path, nodes: int = 4, suite: str = "classic", base_port: int = 0,
+              spares: int = 0) -> Consortium:
         password = b"test-password"
         port = base_port or 20_000 + (os.getpid() % 200) * 100
-        init_network(directory, nodes=nodes, suite=suite, base_port=port, password=password, scrypt_n=2**10)
+        init_network(directory, nodes=nodes, suite=suite, base_port=port, password=password, scrypt_n=2**10,
+                     spares=spares)
         homes = node_directories(directory)
         configs = [NodeConfig.load(h / "node.json") for h in homes]
-        admin = load_key(homes[0] / "keys" / "admin.key", password)
+        keys = homes[0] / "keys"
+        admins = [load_key(path, password) for path in [keys / "admin.key", *sorted(keys.glob("admin-*.key"))]]
         up(directory, timeout=60)
-        return cls(directory, homes, configs, admin)
+        return cls(directory, homes, configs, admins)
 
     def client(self, i: int) -> NodeClient:
         return NodeClient(self.configs[i].host, self.configs[i].port, timeout=60)
@@ -87,8 +94,8 @@ class Consortium:
                     return i
         raise AssertionError("leader not found")
 
-    def tx(self, c: NodeClient, ops: list[object]) -> Transaction:
-        return c.build(LEDGER, ops, [self.admin], ttl=1_000)  # type: ignore[list-item]
+    def tx(self, c: NodeClient, ops: list[object], admin: int = 0) -> Transaction:
+        return c.build(LEDGER, ops, [self.admins[admin]], ttl=1_000)  # type: ignore[list-item]
 
     def create_account(self) -> None:
         with self.client(0) as c:
