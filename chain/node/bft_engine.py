@@ -40,7 +40,9 @@ from chain.crypto import Address, verify_encoded
 from chain.ledger.block import COMMIT_DOMAIN, CommitCertificate, Vote
 from chain.ledger.chain_store import Candidate, Proposal
 from chain.ledger.transaction import Transaction
+from chain.ledger.block_sync import BlockSync, SyncError
 from chain.net import Network
+from chain.node.catchup import CatchUpError, anchor_key, anchor_records, check_anchor, heights, parse, serve
 
 if TYPE_CHECKING:
     from chain.node.service import LedgerService
@@ -53,6 +55,8 @@ ROUND_KEY = CONSENSUS_PREFIX + b"round"
 TIP_KEY = CONSENSUS_PREFIX + b"tip"
 
 CONSENSUS, BATCH, BATCH_REQUEST, BATCH_RESPONSE, EXEC_VOTE, CERT_REQUEST, CERT_RESPONSE = range(1, 8)
+CATCHUP_REQUEST, CATCHUP_RESPONSE = 8, 9
+CATCHUP_STALL_S = 2.0  # no ledger progress for this long: ask a peer (in turn) for certified ledger blocks
 EXEC_VOTE_WINDOW = 256  # heights above ours for which execution votes are buffered
 CERT_ASK_AFTER_S = 0.5
 EXECUTED_MEMORY = 100_000  # digests of executed batches remembered (a re-proposed one is skipped)
@@ -150,6 +154,13 @@ class BftEngine(ConsensusEngineAPI):
         self.batches = BatchStore(self.suite, own=self.own_address)
         self._past: OrderedDict[int, Replica] = OrderedDict()
         self._epoch_sync_asked = 0.0
+        self._ledger_lock = asyncio.Lock()
+        self._last_progress = clock()
+        self._catchup_turn = 0
+        self.caught_up_blocks = 0  # ledger blocks taken by catch-up rather than executed from consensus
+        # Ledger blocks applied by catch-up without the consensus block that produced the head: consensus
+        # cannot resume (it would execute a block twice) until an answer brings that anchor.
+        self._ledger_ahead = self.chain.height > 0 and service.kv.get(anchor_key(self.chain.height)) is None
         self._enter_epoch()
         self._source = _OwnSource(service)
         self.builder = BatchBuilder(self.own_address, self._source, max_txs=settings.batch_size,
@@ -234,7 +245,8 @@ class BftEngine(ConsensusEngineAPI):
         """Connect to the other validators and take part in consensus."""
         await self.network.start()
         self._perform(self.replica.start(self.now_ms()))
-        for name, loop in (("timer", self._timer_loop), ("batches", self._batch_loop), ("execute", self._execute_loop)):
+        for name, loop in (("timer", self._timer_loop), ("batches", self._batch_loop), ("execute", self._execute_loop),
+                           ("catch-up", self._catchup_loop)):
             self._tasks.append(asyncio.create_task(self._guard(name, loop), name=f"bft-{name}-{self.service.name}"))
 
     async def _guard(self, name: str, loop: Callable[[], Any]) -> None:
@@ -285,6 +297,7 @@ class BftEngine(ConsensusEngineAPI):
                 "executed_consensus_height": self.executed_tip.height, "high_qc_round": self.replica.tree.high_qc.round,
                 "batches": len(self.batches), "peers_connected": sorted(self.network.connected_peers()),
                 "diverged": self.diverged, "failure": self.failure, "stage": self.stage, "pending_commits": self._commits.qsize(),
+                "caught_up_blocks": self.caught_up_blocks, "ledger_ahead_of_consensus": self._ledger_ahead,
                 "timings_ms": {k: int(v * 1000) if k not in ("blocks", "transactions") else int(v) for k, v in self.timings.items()}, "refused": dict(self.replica.refused)}
 
     # ---- wiring ---------------------------------------------------------------------------------
@@ -348,6 +361,10 @@ class BftEngine(ConsensusEngineAPI):
             self._on_cert_request(node_id, body)
         elif channel == CERT_RESPONSE:
             self._on_cert_response(body)
+        elif channel == CATCHUP_REQUEST:
+            await self._on_catchup_request(node_id, body)
+        elif channel == CATCHUP_RESPONSE:
+            await self._on_catchup_response(node_id, body)
 
     def _on_consensus(self, node_id: str, sender: int | None, message: Message) -> None:
         """Route by epoch: ours to the replica, an ended one's sync requests to its archive, a later one means catch up."""
@@ -455,6 +472,75 @@ class BftEngine(ConsensusEngineAPI):
                 self._broadcast(BATCH, batch.encoded)
                 self._perform(self.replica.batches_arrived(self.now_ms()))
 
+    # ---- ledger catch-up (docs/consensus.md, "Catching up from far behind") ---------------------
+
+    async def _catchup_loop(self) -> None:
+        """When execution has stalled, ask the next connected peer for the ledger blocks above our head."""
+        while True:
+            await asyncio.sleep(CATCHUP_STALL_S / 2)
+            if self.clock() - self._last_progress < CATCHUP_STALL_S and not self._ledger_ahead:
+                continue
+            peers = sorted(self.network.connected_peers())
+            if peers:
+                self._catchup_turn += 1
+                peer = peers[self._catchup_turn % len(peers)]
+                self.network.send(peer, encode([CATCHUP_REQUEST, encode([self.chain.height + 1])]))
+
+    async def _on_catchup_request(self, node_id: str, body: bytes) -> None:
+        value = decode(body)
+        if not (isinstance(value, list) and len(value) == 1 and type(value[0]) is int):
+            raise MalformedMessage("catch-up request must be [first height]")
+        answer_body = await self._in_thread(serve, self.chain, self.service.kv, value[0])
+        if answer_body is not None:
+            self.network.send(node_id, encode([CATCHUP_RESPONSE, answer_body]))
+
+    async def _on_catchup_response(self, node_id: str, body: bytes) -> None:
+        try:
+            blocks, anchor = parse(body)
+        except CatchUpError as exc:
+            raise MalformedMessage(str(exc)) from None
+        async with self._ledger_lock:
+            if not blocks or blocks[0].height != self.chain.height + 1:
+                return
+            try:
+                await self._apply_blocks(blocks, anchor)
+            except (SyncError, CatchUpError) as exc:
+                self.replica.refused["catch_up"] += 1
+                log.warning("ledger %s: catch-up from %s refused: %s", self.service.name, node_id, exc)
+                return
+        log.warning("ledger %s: caught up ledger blocks %s from %s%s", self.service.name, heights(blocks), node_id,
+                    "" if anchor is not None else " (no consensus anchor yet)")
+
+    async def _apply_blocks(self, blocks: list[Any], anchor: CertifiedBlock | None) -> None:
+        """Check and replay each block, commit it (the last with the anchor), then resume consensus from the anchor."""
+        sync = BlockSync(self.chain, self.service.verifier.verify)
+        for block in blocks:
+            await self._in_thread(sync.check, block)
+            proposal: Proposal = await self._in_thread(self.chain.replay, block.header, block.transactions,
+                                                       self.service.verifier.verify)
+            anchored = anchor is not None and block is blocks[-1]
+            if anchored:
+                assert anchor is not None
+                check_anchor(self.chain, block.header, anchor, self._signatures)
+                proposal.records.update(anchor_records(anchor, block.height, TIP_KEY))
+            await self._uncancellable(self.service.commit_block(proposal, block.certificate))
+            self._last_progress = self.clock()
+            self._ledger_ahead = not anchored
+            self.caught_up_blocks += 1
+        if anchor is not None:
+            self._resume_from_anchor()
+
+    def _resume_from_anchor(self) -> None:
+        """Restart consensus at the stored tip: a fresh replica of the epoch in force (committed blocks re-learned)."""
+        while not self._commits.empty():
+            self._done_with(self._commits.get_nowait().block)
+        self.batches.clear_pins()
+        if self.replica.committee.epoch != self.chain.validators_since():
+            self._past[self.replica.committee.epoch] = self.replica
+        self._enter_epoch()
+        self._perform(self.replica.start(self.now_ms()))
+        self._work.set()
+
     # ---- timers ---------------------------------------------------------------------------------
 
     async def _timer_loop(self) -> None:
@@ -472,47 +558,64 @@ class BftEngine(ConsensusEngineAPI):
 
     # ---- execution ------------------------------------------------------------------------------
 
+    def _is_next(self, block: Block) -> bool:
+        """Whether block is the one to execute now: this epoch's, right above the executed tip, ledger not ahead."""
+        return (block.epoch == self.epoch and block.height == self.executed_tip.height + 1
+                and not self._ledger_ahead)
+
     async def _execute_loop(self) -> None:
         while True:
             certified = await self._commits.get()
             block = certified.block
-            if block.epoch != self.epoch or block.height <= self.executed_tip.height:
+            if not self._is_next(block):  # executed, void (ended epoch), or overtaken by ledger catch-up
                 self._done_with(block)
                 continue
             if not block.payload and not self.chain.change_due():
-                await self._in_thread(self._persist_tip, certified)
-                self.executed_tip = block
+                async with self._ledger_lock:
+                    if self._is_next(block):
+                        await self._in_thread(self._persist_tip, certified)
+                        self.executed_tip = block
                 continue
             self.stage = f"gathering batches of consensus block {block.height}"
             t0 = time.perf_counter()
             candidates = await self._gather(block)
-            self.stage = f"executing consensus block {block.height}"
-            t1 = time.perf_counter()
-            author = self.addresses[block.author]
-            proposal: Proposal = await self._in_thread(self.chain.build_ordered, candidates, block.timestamp_ms, author)
-            self.stage = f"certifying ledger block {proposal.header.height}"
-            t2 = time.perf_counter()
-            certificate = await self._certify(proposal)
-            self.stage = f"committing ledger block {proposal.header.height}"
-            t3 = time.perf_counter()
-            proposal.records[TIP_KEY] = to_cbor(certified)
-            await self._uncancellable(self.service.commit_block(proposal, certificate))
-            t4 = time.perf_counter()
-            for name, spent in (("gather", t1 - t0), ("execute", t2 - t1), ("certify", t3 - t2), ("commit", t4 - t3)):
-                self.timings[name] = self.timings.get(name, 0.0) + spent
-            self.timings["transactions"] = self.timings.get("transactions", 0) + len(candidates)
-            self.timings["blocks"] = self.timings.get("blocks", 0) + 1
-            self.executed_tip = block
-            for digest in block.payload:
-                self._candidates.pop(digest, None)
-                self._executed[digest] = None
-            self._done_with(block)
-            while len(self._executed) > EXECUTED_MEMORY:
-                self._executed.popitem(last=False)
-            self._progress.set()
-            self.stage = "idle"
+            async with self._ledger_lock:
+                if candidates is None or not self._is_next(block):
+                    self._done_with(block)
+                    continue
+                await self._execute_block(certified, candidates, t0)
             if self.chain.validators_since() != self.epoch:
                 self._end_epoch()
+
+    async def _execute_block(self, certified: CertifiedBlock, candidates: list[Candidate], t0: float) -> None:
+        """Execute a committed block, certify its ledger block with a quorum, commit it with the consensus tip."""
+        block = certified.block
+        self.stage = f"executing consensus block {block.height}"
+        t1 = time.perf_counter()
+        author = self.addresses[block.author]
+        proposal: Proposal = await self._in_thread(self.chain.build_ordered, candidates, block.timestamp_ms, author)
+        self.stage = f"certifying ledger block {proposal.header.height}"
+        t2 = time.perf_counter()
+        certificate = await self._certify(proposal)
+        self.stage = f"committing ledger block {proposal.header.height}"
+        t3 = time.perf_counter()
+        proposal.records.update(anchor_records(certified, proposal.header.height, TIP_KEY))
+        await self._uncancellable(self.service.commit_block(proposal, certificate))
+        self._last_progress = self.clock()
+        t4 = time.perf_counter()
+        for name, spent in (("gather", t1 - t0), ("execute", t2 - t1), ("certify", t3 - t2), ("commit", t4 - t3)):
+            self.timings[name] = self.timings.get(name, 0.0) + spent
+        self.timings["transactions"] = self.timings.get("transactions", 0) + len(candidates)
+        self.timings["blocks"] = self.timings.get("blocks", 0) + 1
+        self.executed_tip = block
+        for digest in block.payload:
+            self._candidates.pop(digest, None)
+            self._executed[digest] = None
+        self._done_with(block)
+        while len(self._executed) > EXECUTED_MEMORY:
+            self._executed.popitem(last=False)
+        self._progress.set()
+        self.stage = "idle"
 
     def _done_with(self, block: Block) -> None:
         """An ordered block has been executed (or was already): its batches are no longer awaited by execution."""
@@ -522,13 +625,13 @@ class BftEngine(ConsensusEngineAPI):
     def _persist_tip(self, certified: CertifiedBlock) -> None:
         self.service.kv.apply({TIP_KEY: to_cbor(certified)}, sync=False)
 
-    async def _gather(self, block: Block) -> list[Candidate]:
-        """The block's transactions in order, fetching batches this node lacks.
+    async def _gather(self, block: Block) -> list[Candidate] | None:
+        """The block's transactions in order, fetching batches this node lacks (None: catch-up overtook it).
 
         A batch that an earlier block already carried adds nothing (its
         transactions would all be duplicates): every validator skips it alike.
         """
-        while True:
+        while self._is_next(block):
             fresh = [d for d in block.payload if d not in self._executed]
             missing = [d for d in fresh if d not in self._candidates]
             self._awaited = set(missing)
@@ -543,6 +646,7 @@ class BftEngine(ConsensusEngineAPI):
                 await asyncio.wait_for(self._batch_arrived.wait(), 0.5)
             except asyncio.TimeoutError:
                 pass
+        return None
 
     async def _certify(self, proposal: Proposal) -> CommitCertificate:
         """Sign our result, collect a quorum for it (or fetch a stored certificate); stop on divergence."""

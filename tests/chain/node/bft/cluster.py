@@ -118,12 +118,12 @@ class Cluster:
 
 
 @asynccontextmanager
-async def running(directory: Path, n: int = 4, spares: int = 0) -> AsyncIterator[Cluster]:
+async def running(directory: Path, n: int = 4, spares: int = 0, settings: BftSettings = FAST) -> AsyncIterator[Cluster]:
     """n validators (and spare nodes) started, with a data account to write to; everything stopped afterwards."""
     cluster = Cluster.create(directory, n, spares)
     try:
         for i in range(n + spares):
-            await cluster.start(i)
+            await cluster.start(i, settings)
         await cluster.setup_account(via=0)
         yield cluster
     finally:
