@@ -16,10 +16,12 @@ def _sm3_factory() -> Callable[[bytes], bytes]:
     """SM3 through hashlib when the system OpenSSL has it, else through cryptography."""
     if "sm3" in hashlib.algorithms_available:
         try:
-            hashlib.new("sm3", b"")
+            prototype = hashlib.new("sm3", b"")
 
             def sm3_hashlib(data: bytes) -> bytes:
-                return hashlib.new("sm3", data).digest()
+                h = prototype.copy()  # copying the empty state is about twice as fast as hashlib.new by name
+                h.update(data)
+                return h.digest()
 
             return sm3_hashlib
         except ValueError:  # listed but disabled by the OpenSSL provider config

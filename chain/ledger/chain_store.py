@@ -13,8 +13,10 @@ from typing import Callable, Iterable, Protocol, Sequence
 import cbor2
 
 from chain.codec import decode, encode
-from chain.codec.schema import from_cbor, from_value, to_value
+from chain.codec.encoder import join_array
+from chain.codec.schema import from_cbor, from_value
 from chain.crypto import Address, CryptoSuite, PrivateKey, get_suite, verify_serial
+from chain.crypto.hashing import hash_function
 from chain.ledger import namespaces as ns
 from chain.ledger.block import BlockHeader, CommitCertificate, ValidatorSet
 from chain.ledger.errors import LedgerError, Pruned, Rejection, ResultCode, StoreCorruption
@@ -136,7 +138,8 @@ class ChainStore:
             raise LedgerError("this store holds no ledger; create one from a genesis config first", ResultCode.NOT_FOUND)
         self.ledger_id = ledger
         self.suite = get_suite(suite.decode())
-        self.state = StateStore(kv, self.suite.digest)
+        self.hasher = hash_function(self.suite.hash_algorithm)  # suite.digest without a lookup per call
+        self.state = StateStore(kv, self.hasher)
 
     # -- creation ---------------------------------------------------------------------
 
@@ -362,8 +365,8 @@ class ChainStore:
         root, records = self.state.stage(height - 1, height, overlay.writes)
         header = BlockHeader(
             self.ledger_id, height, parent.hash(self.suite), timestamp_ms,
-            list_root(self.suite.digest, [t.hash for t in included]),
-            list_root(self.suite.digest, [r.encode() for r in receipts]),
+            list_root(self.hasher, [t.hash for t in included]),
+            list_root(self.hasher, [r.encode() for r in receipts]),
             root, validators.hash(self.suite), after.hash(self.suite), proposer,
         )
         return Proposal(header, included, encoded, receipts, rejected, records)
@@ -463,7 +466,7 @@ class ChainStore:
         records: dict[bytes, bytes | None] = {
             HEADER + h: header.encode(),
             BODY + h: encode(encoded, max_size=MAX_BLOCK_RECORD),
-            RECEIPTS + h: encode([to_value(r) for r in receipts], max_size=MAX_BLOCK_RECORD),
+            RECEIPTS + h: join_array([r.encode() for r in receipts], max_size=MAX_BLOCK_RECORD),
             CERTIFICATE + h: certificate.encode(),
             META_HEIGHT: h,
         }

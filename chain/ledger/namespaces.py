@@ -25,6 +25,25 @@ class Namespace(enum.IntEnum):
     MEMBERSHIP = 0x10
 
 
+# One-byte key prefixes, built once: key functions are called for every state access.
+_CONTRACT = bytes([Namespace.CONTRACT])
+_CONTRACT_CODE = bytes([Namespace.CONTRACT_CODE])
+_DATA_ACCOUNT = bytes([Namespace.DATA_ACCOUNT])
+_DATA_ENTRY = bytes([Namespace.DATA_ENTRY])
+_EVENT = bytes([Namespace.EVENT])
+_EVENT_ACCOUNT = bytes([Namespace.EVENT_ACCOUNT])
+_EVENT_TOPIC = bytes([Namespace.EVENT_TOPIC])
+_MEMBERSHIP = bytes([Namespace.MEMBERSHIP])
+_NODE = bytes([Namespace.NODE])
+_PARTICIPANT = bytes([Namespace.PARTICIPANT])
+_REVOKED_CERTIFICATE = bytes([Namespace.REVOKED_CERTIFICATE])
+_ROLE = bytes([Namespace.ROLE])
+_ROOT_CERTIFICATE = bytes([Namespace.ROOT_CERTIFICATE])
+_SETTINGS = bytes([Namespace.SETTINGS])
+_USER = bytes([Namespace.USER])
+_VALIDATORS = bytes([Namespace.VALIDATORS])
+
+
 def _text(value: str) -> bytes:
     raw = value.encode("utf-8")
     return len(raw).to_bytes(2, "big") + raw
@@ -32,79 +51,79 @@ def _text(value: str) -> bytes:
 
 def settings_key() -> bytes:
     """The ledger settings record."""
-    return bytes([Namespace.SETTINGS])
+    return _SETTINGS
 
 
 def participant_key(name: str) -> bytes:
     """A member organisation."""
-    return bytes([Namespace.PARTICIPANT]) + _text(name)
+    return _PARTICIPANT + _text(name)
 
 
 def node_key(address: bytes) -> bytes:
     """A consensus node, by address bytes."""
-    return bytes([Namespace.NODE]) + address
+    return _NODE + address
 
 
 def user_key(address: bytes) -> bytes:
     """A user identity, by address bytes."""
-    return bytes([Namespace.USER]) + address
+    return _USER + address
 
 
 def role_key(name: str) -> bytes:
     """A role."""
-    return bytes([Namespace.ROLE]) + _text(name)
+    return _ROLE + _text(name)
 
 
 def data_account_key(name: str) -> bytes:
     """A data account header."""
-    return bytes([Namespace.DATA_ACCOUNT]) + _text(name)
+    return _DATA_ACCOUNT + _text(name)
 
 
 def data_entry_key(account: str, key: str) -> bytes:
     """One key of a data account."""
-    return bytes([Namespace.DATA_ENTRY]) + _text(account) + _text(key)
+    return _DATA_ENTRY + _text(account) + _text(key)
 
 
 def contract_key(name: str) -> bytes:
     """A contract account."""
-    return bytes([Namespace.CONTRACT]) + _text(name)
+    return _CONTRACT + _text(name)
 
 
 def event_account_key(name: str) -> bytes:
     """An event account header (topics and their sequence numbers)."""
-    return bytes([Namespace.EVENT_ACCOUNT]) + _text(name)
+    return _EVENT_ACCOUNT + _text(name)
 
 
 def event_key(account: str, topic: str, sequence: int) -> bytes:
     """One published event."""
-    return bytes([Namespace.EVENT]) + _text(account) + _text(topic) + sequence.to_bytes(8, "big")
+    return _EVENT + _text(account) + _text(topic) + sequence.to_bytes(8, "big")
 
 
 def trusted_roots_key() -> bytes:
     """The list of trusted root CA certificates."""
-    return bytes([Namespace.ROOT_CERTIFICATE])
+    return _ROOT_CERTIFICATE
 
 
 def revoked_certificate_key(issuer_fingerprint: bytes, serial: bytes) -> bytes:
     """A revoked certificate, by issuer fingerprint and 20-byte serial."""
-    return bytes([Namespace.REVOKED_CERTIFICATE]) + issuer_fingerprint + serial
+    return _REVOKED_CERTIFICATE + issuer_fingerprint + serial
 
 
 def event_topic_key(account: str, topic: str) -> bytes:
     """The head (next sequence number) of one topic of an event account."""
-    return bytes([Namespace.EVENT_TOPIC]) + _text(account) + _text(topic)
+    return _EVENT_TOPIC + _text(account) + _text(topic)
 
 
 def contract_code_key(name: str, version: int) -> bytes:
     """The IR of one version of a contract."""
-    return bytes([Namespace.CONTRACT_CODE]) + _text(name) + version.to_bytes(4, "big")
+    return _CONTRACT_CODE + _text(name) + version.to_bytes(4, "big")
 
 
 def validators_key() -> bytes:
     """The active validator set."""
-    return bytes([Namespace.VALIDATORS])
+    return _VALIDATORS
 
 
 def membership_key() -> bytes:
     """Validator membership: the current set's first height and the pending and scheduled changes."""
-    return bytes([Namespace.MEMBERSHIP])
+    return _MEMBERSHIP

@@ -19,8 +19,12 @@ class Receipt:
     result: bytes
 
     def encode(self) -> bytes:
-        """Canonical bytes (hashed into the block's receipts root)."""
-        return to_cbor(self)
+        """Canonical bytes (hashed into the block's receipts root), encoded once: the root and the stored block both need them."""
+        encoded: bytes | None = self.__dict__.get("_encoded")
+        if encoded is None:
+            encoded = to_cbor(self)
+            object.__setattr__(self, "_encoded", encoded)  # a cache beside the fields: not compared, not encoded
+        return encoded
 
     @property
     def success(self) -> bool:

@@ -48,6 +48,23 @@ class TxContent:
         return encode(self.to_value())
 
 
+def _head_size(n: int) -> int:
+    """Bytes of a canonical CBOR head whose argument is n."""
+    return 1 if n < 24 else 2 if n < 0x100 else 3 if n < 0x10000 else 5 if n < 0x100000000 else 9
+
+
+def _endorsements_size(items: object) -> int | None:
+    """Bytes of the canonical encoding of [[public_key, signature], ...] (counted, not encoded); None for another shape."""
+    if type(items) is not list:
+        return None
+    size = _head_size(len(items))
+    for item in items:
+        if type(item) is not list or len(item) != 2 or type(item[0]) is not bytes or type(item[1]) is not bytes:
+            return None
+        size += 1 + _head_size(len(item[0])) + len(item[0]) + _head_size(len(item[1])) + len(item[1])
+    return size
+
+
 @dataclass(frozen=True)
 class Endorsement:
     """A signer's encoded public key and its signature over the transaction hash."""
@@ -107,7 +124,9 @@ class Transaction:
         content_bytes = None
         if isinstance(value, list) and len(value) == 2 and data[:1] == b"\x82":
             # data is canonical, so it is 0x82 || content || endorsements: slice instead of re-encoding
-            content_bytes = bytes(data[1 : len(data) - len(encode(value[1]))])
+            size = _endorsements_size(value[1])
+            if size is not None:
+                content_bytes = bytes(data[1 : len(data) - size])
         return cls.from_value(suite, value, content_bytes)
 
     @cached_property

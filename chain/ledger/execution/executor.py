@@ -1,11 +1,12 @@
 """Execute one transaction against a block's overlay: checks, signer resolution, operations, receipt."""
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from chain.crypto import Address, CryptoError, PublicKey
+from chain.crypto import Address, Algorithm, CryptoError, PublicKey
 from chain.ledger import namespaces as ns
 from chain.ledger.errors import ExecutionFailure, Rejection, ResultCode
 from chain.ledger.execution.certificates import is_revoked
@@ -83,12 +84,18 @@ def check_static(tx: Transaction, ledger_id: bytes, conf: LedgerSettings, block:
         raise Rejection(f"every endorsement must use this ledger's {block.suite.signature_algorithm.name} keys", ResultCode.BAD_SIGNATURE)
 
 
+@functools.lru_cache(maxsize=65_536)
+def signer_address(public_key: bytes, hash_algorithm: Algorithm) -> bytes:
+    """Address bytes of an encoded public key, memoised: a pure function, and the same signers sign block after block."""
+    return Address.of(PublicKey.decode(public_key), hash_algorithm).encode()
+
+
 def resolve_signers(state: Overlay, tx: Transaction, block: BlockContext) -> tuple[UserRecord, ...]:
     """The registered, active users behind the endorsements, at this block's height and time."""
     signers = []
     for endorsement in tx.endorsements:
         try:
-            address = Address.of(PublicKey.decode(endorsement.public_key), block.suite.hash_algorithm).encode()
+            address = signer_address(endorsement.public_key, block.suite.hash_algorithm)
         except CryptoError as exc:
             raise Rejection(f"endorsement key is invalid: {exc}", ResultCode.BAD_SIGNATURE) from None
         user = load(state, ns.user_key(address), UserRecord)
@@ -146,12 +153,11 @@ def run_operations(block_state: Overlay, tx: Transaction, ctx: TxContext, index:
     """Execute the operations in a child overlay, merging it only on success."""
     tx_state = block_state.child()
     ops = tx.content.operations
-    needed = TxPermission(0)
-    for op in ops:
-        needed |= TxPermission.CONTRACT_OPERATION if isinstance(op, InvokeContract) else TxPermission.DIRECT_OPERATION
-    for permission in (TxPermission.DIRECT_OPERATION, TxPermission.CONTRACT_OPERATION):
-        if needed & permission:
-            demand_tx_permission(tx_state, ctx, permission)
+    invokes = [isinstance(op, InvokeContract) for op in ops]
+    if not all(invokes):
+        demand_tx_permission(tx_state, ctx, TxPermission.DIRECT_OPERATION)
+    if any(invokes):
+        demand_tx_permission(tx_state, ctx, TxPermission.CONTRACT_OPERATION)
     for i, op in enumerate(ops):
         try:
             HANDLERS[type(op)](tx_state, ctx, op)

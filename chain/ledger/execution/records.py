@@ -10,7 +10,7 @@ from chain.ledger.errors import ExecutionFailure, Rejection, ResultCode
 from chain.ledger.execution.context import TxContext
 from chain.ledger.execution.overlay import Overlay
 from chain.ledger.model import LedgerSettings, Role, UserRecord
-from chain.ledger.permissions import LedgerPermission, TxPermission, combine
+from chain.ledger.permissions import LedgerPermission, RolePolicy, TxPermission, combine
 
 T = TypeVar("T")
 
@@ -70,13 +70,34 @@ def settings(state: Overlay) -> LedgerSettings:
     return record
 
 
+_MASKS: dict[tuple[RolePolicy, tuple[bytes | None, ...]], tuple[int, int]] = {}
+_MASKS_LIMIT = 10_000
+
+
 def permissions_of(state: Overlay, user: UserRecord) -> tuple[int, int]:
-    """(ledger mask, tx mask) of a user, combining its roles by its policy."""
-    roles = [load(state, ns.role_key(name), Role) for name in user.roles]
-    present = [r for r in roles if r is not None]
+    """(ledger mask, tx mask) of a user, combining its roles by its policy.
+
+    The masks are a pure function of the policy and the roles' current bytes, so they are
+    memoised by exactly those: a role rewritten (even by an earlier operation of the same
+    transaction, or in an overlay later rolled back) has other bytes and is never served stale.
+    """
+    raws = tuple(state.get(ns.role_key(name)) for name in user.roles)
+    key = (user.policy, raws)
+    masks = _MASKS.get(key)
+    if masks is None:
+        masks = _combine_roles(raws, user.policy)
+        if len(_MASKS) >= _MASKS_LIMIT:
+            _MASKS.clear()
+        _MASKS[key] = masks
+    return masks
+
+
+def _combine_roles(raws: tuple[bytes | None, ...], policy: RolePolicy) -> tuple[int, int]:
+    """(ledger mask, tx mask) of the roles stored as raws (None: the role does not exist), combined by policy."""
+    present = [decode_record(Role, raw) for raw in raws if raw is not None]
     return (
-        combine([r.ledger_permissions for r in present], user.policy),
-        combine([r.tx_permissions for r in present], user.policy),
+        combine([r.ledger_permissions for r in present], policy),
+        combine([r.tx_permissions for r in present], policy),
     )
 
 
@@ -84,12 +105,14 @@ def has_ledger_permission(state: Overlay, ctx: TxContext, permission: LedgerPerm
     """True if any endorser holds the permission (always, for privileged genesis execution)."""
     if ctx.privileged:
         return True
-    return any(permissions_of(state, signer)[0] & permission for signer in ctx.signers)
+    mask = int(permission)
+    return any(permissions_of(state, signer)[0] & mask for signer in ctx.signers)
 
 
 def endorsing_participants(state: Overlay, ctx: TxContext, permission: LedgerPermission) -> tuple[str, ...]:
     """The participants (organisations) of the endorsers holding a permission, each once, sorted."""
-    return tuple(sorted({s.participant for s in ctx.signers if permissions_of(state, s)[0] & permission}))
+    mask = int(permission)
+    return tuple(sorted({s.participant for s in ctx.signers if permissions_of(state, s)[0] & mask}))
 
 
 def demand(state: Overlay, ctx: TxContext, permission: LedgerPermission, action: str) -> None:
@@ -102,7 +125,8 @@ def demand_tx_permission(state: Overlay, ctx: TxContext, permission: TxPermissio
     """Reject the transaction unless an endorser may submit this kind of transaction."""
     if ctx.privileged:
         return
-    if not any(permissions_of(state, signer)[1] & permission for signer in ctx.signers):
+    mask = int(permission)
+    if not any(permissions_of(state, signer)[1] & mask for signer in ctx.signers):
         raise Rejection(f"no endorser holds the {permission.name} transaction permission", ResultCode.PERMISSION_DENIED)
 
 

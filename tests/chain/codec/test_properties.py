@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chain.codec import DecodeError, EncodeError, ErrorCode, decode, encode
+from chain.codec.encoder import join_array
 from chain.codec.limits import MAX_DEPTH, MAX_ITEMS, MAX_SIZE
 from chain.codec.strict_decoder import strict_decode
 from tests.strategies import cbor_values
@@ -109,3 +110,16 @@ def test_encoder_and_decoder_enforce_the_same_limits(value: object, limits: dict
     else:
         assert data == unlimited
         assert decode(data, **limits) == value
+
+
+@given(st.lists(cbor_values(), max_size=30))
+def test_an_array_joined_from_encoded_items_is_the_array_encoded(items: list[object]) -> None:
+    assert join_array([encode(item) for item in items]) == encode(items)
+
+
+def test_a_joined_array_keeps_the_limits() -> None:
+    with pytest.raises(EncodeError) as size:
+        join_array([encode(b"x" * 10)], max_size=10)
+    with pytest.raises(EncodeError) as items:
+        join_array([encode(1)] * 3, max_items=2)
+    assert size.value.code == items.value.code == ErrorCode.TOO_LARGE
