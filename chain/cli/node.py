@@ -81,6 +81,33 @@ def run(config: Path) -> None:
     run_node(str(config))
 
 
+@node.command("restore")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), required=True, help="node.json")
+@click.option("--peer", required=True, help="A running node's client address host:port to take the snapshot from.")
+@ledger_option
+def restore(config: Path, peer: str, ledger: str) -> None:
+    """Give a new (stopped) node the ledger from a peer's state snapshot, verified from this node's genesis on.
+
+    The node's ledger must be at height 0. Headers are followed as a light
+    client (certificates, proven validator changes), the snapshot is checked
+    chunk by chunk against the certified state root, and the restored store
+    replaces the old one in one rename. Then start the node: it catches up
+    the blocks after the snapshot by itself.
+
+    Example: chain node restore --config net/node4/node.json --peer 127.0.0.1:7400
+    """
+    from chain.node.bootstrap import restore as restore_ledger
+    from chain.node.config import NodeConfig
+
+    node_config = NodeConfig.load(config)
+    entry = next((e for e in node_config.ledgers if e.name == ledger), None)
+    if entry is None:
+        raise click.BadParameter(f"the config names no ledger {ledger!r}", param_hint="--ledger")
+    with _client(peer) as client:
+        height = restore_ledger(client, ledger, Path(entry.path), progress=click.echo)
+    click.echo(f"ledger {ledger} restored at height {height}; start the node: chain node run --config {config}")
+
+
 @click.group()
 def tx() -> None:
     """Sign and submit transactions with a key file."""

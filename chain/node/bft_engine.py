@@ -60,6 +60,7 @@ CATCHUP_STALL_S = 2.0  # no ledger progress for this long: ask a peer (in turn) 
 EXEC_VOTE_WINDOW = 256  # heights above ours for which execution votes are buffered
 CERT_ASK_AFTER_S = 0.5
 EXECUTED_MEMORY = 100_000  # digests of executed batches remembered (a re-proposed one is skipped)
+EPOCH_DOMAIN = b"chain/bft/epoch/v1\x00"
 PAST_EPOCHS = 4  # ended epochs whose committed blocks are still served to peers catching up
 EPOCH_SYNC_RETRY_S = 0.5
 
@@ -204,8 +205,9 @@ class BftEngine(ConsensusEngineAPI):
         self.index_of = {node_id: i for i, node_id in enumerate(self.node_ids)}
         self.me: int | None = self.keys.index(self.own_key) if self.own_key in self.keys else None
         self.committee = Committee(self.epoch, self.keys, self._signatures)
-        anchor = self.chain.header(max(self.epoch - 1, 0))
-        genesis = epoch_genesis(self.epoch, 0, anchor.hash(self.suite), anchor.timestamp_ms, self.suite.digest)
+        # From the ledger id and the epoch only: a node restored from a snapshot lacks old headers.
+        anchor = self.suite.digest(EPOCH_DOMAIN + self.chain.ledger_id + self.epoch.to_bytes(8, "big"))
+        genesis = epoch_genesis(self.epoch, 0, anchor, 0, self.suite.digest)
         self.storage.epoch = self.epoch
         key = self.service.node_key if self.me is not None else None
         self.replica = Replica(self.committee, -1 if self.me is None else self.me, key, self.suite.digest, self.storage,
@@ -706,7 +708,7 @@ class BftEngine(ConsensusEngineAPI):
         if not (isinstance(value, list) and len(value) == 1 and type(value[0]) is int):
             raise MalformedMessage("certificate request must be [height]")
         height = value[0]
-        if 0 < height <= self.chain.height:
+        if max(1, self.chain.snapshot_height or 0) <= height <= self.chain.height:  # a restored node lacks older ones
             self.network.send(node_id, encode([CERT_RESPONSE, self.chain.certificate(height).encode()]))
 
     def _on_cert_response(self, body: bytes) -> None:

@@ -39,7 +39,7 @@ def anchor_key(height: int) -> bytes:
 
 def serve(chain: ChainStore, kv: Any, first: int, max_bytes: int = MAX_ANSWER_BYTES) -> bytes | None:
     """Blocks first.. (up to max_bytes) and the anchor of the last one, or None if there is nothing to serve."""
-    if not 1 <= first <= chain.height:
+    if not 1 + (chain.snapshot_height or 0) <= first <= chain.height:  # a restored store has no older blocks
         return None
     blocks = serve_blocks(chain, first, chain.height, max_bytes)
     anchor = kv.get(anchor_key(blocks[-1].height))

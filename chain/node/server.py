@@ -43,7 +43,8 @@ class NodeServer:
         self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "status": self._status, "submit": self._submit, "wait": self._wait, "outcome": self._outcome,
             "block": self._block, "transaction": self._transaction, "state": self._state, "history": self._history,
-            "validators": self._validators,
+            "validators": self._validators, "headers": self._headers, "snapshot": self._snapshot,
+            "snapshot_chunk": self._snapshot_chunk,
         }
 
     def _ledger(self, params: dict[str, Any]) -> LedgerService:
@@ -85,6 +86,22 @@ class NodeServer:
 
     async def _validators(self, params: dict[str, Any]) -> Any:
         return self._ledger(params).validators()
+
+    async def _headers(self, params: dict[str, Any]) -> Any:
+        svc = self._ledger(params)
+        first, last = _param(params, "first", int), _param(params, "last", int)
+        if first < 0 or last < first:
+            raise RequestError("invalid_argument", "'first' and 'last' must satisfy 0 <= first <= last")
+        return svc.headers(first, last)
+
+    async def _snapshot(self, params: dict[str, Any]) -> Any:
+        svc = self._ledger(params)
+        return await asyncio.get_running_loop().run_in_executor(svc.executor, svc.snapshots.manifest)
+
+    async def _snapshot_chunk(self, params: dict[str, Any]) -> Any:
+        svc = self._ledger(params)
+        height, index = _param(params, "height", int), _param(params, "index", int)
+        return await asyncio.get_running_loop().run_in_executor(svc.executor, svc.snapshots.chunk, height, index)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection: requests are answered in order."""

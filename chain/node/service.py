@@ -16,10 +16,12 @@ from chain.ledger.chain_store import ChainStore, KVStore, Proposal
 from chain.ledger.errors import LedgerError, ResultCode
 from chain.ledger.receipt import Receipt
 from chain.node.mempool import Mempool
+from chain.node.snapshots import SnapshotFiles
 
 log = logging.getLogger(__name__)
 
 _REJECTION_MEMORY = 100_000
+MAX_HEADERS = 1_000  # headers (with certificates) per answer
 # Accepted-but-not-yet-settled transactions, journaled in the ledger's own store so a
 # crash never drops what the node answered "accepted" (not ledger data: audits skip it).
 JOURNAL = b"P"
@@ -54,6 +56,7 @@ class LedgerService:
         self._rejected: OrderedDict[bytes, tuple[int, str]] = OrderedDict()
         self.address = Address.of(node_key.public_key(), self.chain.suite.hash_algorithm)
         self.recovered = self._recover_journal()
+        self.snapshots = SnapshotFiles(self.chain)
         self.engine: ConsensusEngineAPI = engine(self) if engine is not None else SoloEngine(
             self._produce, lambda: len(self.mempool), interval_ms or settings.block_interval_ms, settings.max_block_txs)
 
@@ -89,6 +92,7 @@ class LedgerService:
     async def stop(self) -> None:
         """Stop after the block in progress."""
         await self.engine.stop()
+        self.snapshots.close()
 
     # -- clients ----------------------------------------------------------------------
 
@@ -231,6 +235,11 @@ class LedgerService:
         """A state value with its proof at a height (default latest)."""
         proof = self.chain.prove_state(key, height)
         return {"height": proof.height, "value": proof.value, "proof": proof.proof.to_cbor()}
+
+    def headers(self, first: int, last: int) -> list[list[bytes]]:
+        """[header, certificate] of blocks first..last (at most MAX_HEADERS, clipped to the head): for light clients."""
+        last = min(last, self.chain.height, first + MAX_HEADERS - 1)
+        return [[self.chain.header(h).encode(), self.chain.certificate(h).encode()] for h in range(first, last + 1)]
 
     def history(self, key: bytes) -> list[list[Any]]:
         """Every (height, value) of a state key."""
