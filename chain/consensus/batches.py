@@ -209,10 +209,12 @@ class BatchStore:
     takes committed batches first, then the others, each oldest (by when it became evictable) first.
     """
 
-    def __init__(self, suite: Hasher, limits: StoreLimits = StoreLimits(), *, own: bytes | None = None) -> None:
+    def __init__(self, suite: Hasher, limits: StoreLimits = StoreLimits(), *, own: bytes | None = None,
+                 block_txs: int | None = None) -> None:
         self.suite = suite
         self.limits = limits
         self.own = own
+        self.block_txs = block_txs  # what one proposal may carry in transactions (None: no bound)
         self._batches: dict[bytes, Batch] = {}
         self._bytes = 0
         self._ready: OrderedDict[bytes, None] = OrderedDict()
@@ -243,13 +245,23 @@ class BatchStore:
         return tuple(d for d in dict.fromkeys(digests) if d not in self._batches and d not in self._committed)
 
     def ready(self, exclude: set[bytes], limit: int) -> tuple[bytes, ...]:
-        """Held, uncommitted batches not in exclude, oldest first: what a leader may propose."""
+        """Held, uncommitted batches not in exclude, oldest first: what a leader may propose.
+
+        At most `limit` batches and, with block_txs set, no more transactions than that in all
+        (the first batch always goes, so an oversized one cannot block the queue).
+        """
         out: list[bytes] = []
+        txs = 0
         for digest in self._ready:
             if len(out) >= limit:
                 break
-            if digest not in exclude:
-                out.append(digest)
+            if digest in exclude:
+                continue
+            size = len(self._batches[digest].transactions)
+            if out and self.block_txs is not None and txs + size > self.block_txs:
+                break
+            out.append(digest)
+            txs += size
         return tuple(out)
 
     def has_room(self, size: int) -> bool:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, cast
 
 from chain.codec import CodecError, decode, encode
@@ -148,11 +148,11 @@ class BftEngine(ConsensusEngineAPI):
         self.clock = clock
         self.own_key = service.node_key.public_key().encode()
         self.own_address = service.address.encode()
-        per_block = max(1, self.chain.settings().max_block_txs // settings.batch_size)
-        self.replica_config = replace(settings.replica, max_payload=min(settings.replica.max_payload, per_block))
+        self.replica_config = settings.replica
         self._signatures = SignatureCache(verify_encoded)
         self.storage = LedgerConsensusStorage(service.kv)
-        self.batches = BatchStore(self.suite, own=self.own_address)
+        # Proposals are bounded by the ledger's block size in transactions, however the batches were cut.
+        self.batches = BatchStore(self.suite, own=self.own_address, block_txs=self.chain.settings().max_block_txs)
         self._past: OrderedDict[int, Replica] = OrderedDict()
         self._epoch_sync_asked = 0.0
         self._ledger_lock = asyncio.Lock()

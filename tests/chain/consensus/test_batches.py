@@ -222,6 +222,16 @@ def test_release_marks_committed_evicted_first_and_never_missing() -> None:
     assert refused(store, batch(A, 2)) is BatchErrorCode.DUPLICATE  # a committed batch does not come back
 
 
+def test_a_proposal_is_bounded_by_the_block_size_in_transactions_not_only_in_batches() -> None:
+    store = BatchStore(CLASSIC, block_txs=25)
+    d = [store.add(batch(A, i, txs=10)) for i in range(4)]
+    assert store.ready(set(), 64) == (d[0], d[1])  # a third batch would make 30 transactions
+    assert store.ready({d[0]}, 64) == (d[1], d[2])
+    big = BatchStore(CLASSIC, block_txs=5)
+    only = big.add(batch(A, 0, txs=10))
+    assert big.ready(set(), 64) == (only,)  # an oversized batch still goes, alone
+
+
 def test_reopened_batches_are_proposable_again_after_their_block_was_voided() -> None:
     store = BatchStore(CLASSIC, StoreLimits(max_batches=3))
     a, b = fill(store, 2)
