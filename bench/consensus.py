@@ -130,42 +130,36 @@ def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> 
     submitted: dict[bytes, float] = {}
     submitted_to: dict[bytes, int] = {}
     reasons: Counter[str] = Counter()
-    lock = threading.Lock()
+    refused = 0
+    tick = 0.05
+    per_tick = max(1, int(rate * tick))
     start = time.monotonic()
-
-    def submitter(k: int) -> None:
-        """One client per node, each offering its share of the rate (concurrent, like independent clients)."""
-        mine = txs[k::len(clients)]
-        tick = 0.05
-        per_tick = max(1, int(rate / len(clients) * tick))
-        index = n = 0
-        while time.monotonic() - start < seconds and index < len(mine):
-            chunk = mine[index:index + per_tick]
-            index += len(chunk)
-            n += 1
-            sent_at = time.monotonic()
-            verdicts = clients[k].submit(LEDGER, chunk)
-            with lock:
-                for tx, verdict in zip(chunk, verdicts):
-                    if verdict["accepted"]:
-                        submitted[tx.hash] = sent_at
-                        submitted_to[tx.hash] = k
-                    else:
-                        reasons[verdict.get("refusal") or verdict["code_name"]] += 1
-            pause = start + n * tick - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-
-    threads = [threading.Thread(target=submitter, args=(k,), daemon=True) for k in range(len(clients))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    refused = sum(reasons.values())
+    index = 0
+    n = 0
+    while time.monotonic() - start < seconds and index < len(txs):
+        chunk = txs[index:index + per_tick]
+        index += len(chunk)
+        client = clients[n % len(clients)]
+        n += 1
+        sent_at = time.monotonic()
+        for tx, verdict in zip(chunk, client.submit(LEDGER, chunk)):
+            if verdict["accepted"]:
+                submitted[tx.hash] = sent_at
+                submitted_to[tx.hash] = n % len(clients)
+            else:
+                refused += 1
+                reasons[verdict.get("refusal") or verdict["code_name"]] += 1
+        pause = start + n * tick - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
     window = time.monotonic() - start
-    drain_until = time.monotonic() + 30
-    while time.monotonic() < drain_until and not all(h in watcher.seen for h in submitted):
-        time.sleep(0.1)
+    # Drain: everything accepted must commit (a backlog must not spill into the next run); give up
+    # only when nothing new has been committed for 30 s.
+    last_seen, last_change = -1, time.monotonic()
+    while not all(h in watcher.seen for h in submitted) and time.monotonic() - last_change < 30:
+        if len(watcher.seen) != last_seen:
+            last_seen, last_change = len(watcher.seen), time.monotonic()
+        time.sleep(0.2)
     watcher.stop_flag.set()
     watcher.join(10)
     lost = [h for h in submitted if h not in watcher.seen]

@@ -218,6 +218,7 @@ class BatchStore:
         self._batches: dict[bytes, Batch] = {}
         self._bytes = 0
         self._ready: OrderedDict[bytes, None] = OrderedDict()
+        self._ready_txs: dict[bytes, int] = {}  # author -> transactions in its ready batches (read from any thread)
         self._pins: dict[bytes, int] = {}
         self._settled: OrderedDict[bytes, None] = OrderedDict()  # committed, unpinned: evicted first
         self._unsettled: OrderedDict[bytes, None] = OrderedDict()  # uncommitted, unpinned, not own
@@ -264,6 +265,24 @@ class BatchStore:
             txs += size
         return tuple(out)
 
+    def unordered_txs(self, author: bytes) -> int:
+        """Transactions in this author's held batches that no committed block has ordered yet (thread-safe read)."""
+        return self._ready_txs.get(author, 0)
+
+    def _make_ready(self, digest: bytes) -> None:
+        batch = self._batches[digest]
+        self._ready[digest] = None
+        self._ready_txs[batch.author] = self._ready_txs.get(batch.author, 0) + len(batch.transactions)
+
+    def _unready(self, digest: bytes) -> None:
+        if self._ready.pop(digest, False) is None:
+            batch = self._batches[digest]
+            left = self._ready_txs[batch.author] - len(batch.transactions)
+            if left:
+                self._ready_txs[batch.author] = left
+            else:
+                del self._ready_txs[batch.author]
+
     def has_room(self, size: int) -> bool:
         """Whether a batch of size bytes would fit, counting what eviction could free."""
         free_bytes = self.limits.max_bytes - self._bytes + self._evictable_bytes
@@ -288,7 +307,7 @@ class BatchStore:
         self._make_room(batch.size)
         self._batches[digest] = batch
         self._bytes += batch.size
-        self._ready[digest] = None
+        self._make_ready(digest)
         if pusher is not None:
             self._last_sequence[batch.author] = batch.sequence
         self._place(digest)
@@ -321,10 +340,10 @@ class BatchStore:
         while self._bytes + size > self.limits.max_bytes or len(self._batches) >= self.limits.max_batches:
             queue = self._settled if self._settled else self._unsettled
             digest, _ = queue.popitem(last=False)
+            self._unready(digest)
             batch = self._batches.pop(digest)
             self._bytes -= batch.size
             self._evictable_bytes -= batch.size
-            self._ready.pop(digest, None)
             log.debug("evicted batch %s (%d bytes)", digest.hex()[:16], batch.size)
 
     def _place(self, digest: bytes) -> None:
@@ -367,7 +386,7 @@ class BatchStore:
             self._drop_pin(digest)
             self._remember_committed(digest)
             if digest in self._batches:
-                self._ready.pop(digest, None)
+                self._unready(digest)
                 self._place(digest)
 
     def reopen(self, digests: Iterable[bytes]) -> None:
@@ -375,7 +394,7 @@ class BatchStore:
         for digest in digests:
             self._committed.pop(digest, None)
             if digest in self._batches and digest not in self._ready:
-                self._ready[digest] = None
+                self._make_ready(digest)
                 self._place(digest)
 
     def clear_pins(self) -> None:

@@ -288,6 +288,10 @@ class BftEngine(ConsensusEngineAPI):
         future.add_done_callback(self._thread_work.discard)
         return await asyncio.shield(future)
 
+    def backlog(self) -> int:
+        """Transactions accepted here and batched but not yet ordered (they count against the mempool's capacity)."""
+        return self.batches.unordered_txs(self.own_address)
+
     def transactions_arrived(self) -> None:
         """The mempool has new transactions: maybe cut a batch."""
         self._work.set()

@@ -32,7 +32,7 @@ from chain.ledger.transaction import Transaction
 Verifier = Callable[[list[tuple[bytes, bytes, bytes]]], list[bool]]
 Clock = Callable[[], float]
 
-DEFAULT_CAPACITY = 50_000
+DEFAULT_CAPACITY = 10_000
 DEFAULT_SENDER_QUOTA = 1_000
 RATE_WINDOW_MS = 10_000
 MIN_RETRY_MS = 50
@@ -117,6 +117,9 @@ class Mempool:
         self._size = 0
         self._drain = DrainRate(rate_window_ms)
         self._lock = threading.Lock()
+        # Transactions this node accepted that left the pool but are not ordered yet (a BFT engine's own
+        # batches): they count against the capacity, so "busy" comes before latency grows without bound.
+        self.backlog: Callable[[], int] = lambda: 0
 
     def __len__(self) -> int:
         return self._size
@@ -188,9 +191,10 @@ class Mempool:
             wait = retry_hint_ms(min(mine * len(self._queues), self._size), self._drain.per_ms(now))
             return (Refusal.SENDER_QUOTA, f"sender_quota: this sender already has {mine} transactions waiting "
                     f"(the limit); retry after {wait} ms", wait)
-        if self._size >= self.capacity:
-            wait = retry_hint_ms(self._size, self._drain.per_ms(now))
-            return (Refusal.BUSY, f"busy: the mempool is full ({self._size} transactions waiting); "
+        waiting = self._size + self.backlog()
+        if waiting >= self.capacity:
+            wait = retry_hint_ms(waiting, self._drain.per_ms(now))
+            return (Refusal.BUSY, f"busy: {waiting} transactions are waiting here (the limit is {self.capacity}); "
                     f"retry after {wait} ms", wait)
         return None
 

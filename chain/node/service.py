@@ -59,6 +59,9 @@ class LedgerService:
         self.snapshots = SnapshotFiles(self.chain)
         self.engine: ConsensusEngineAPI = engine(self) if engine is not None else SoloEngine(
             self._produce, lambda: len(self.mempool), interval_ms or settings.block_interval_ms, settings.max_block_txs)
+        backlog = getattr(self.engine, "backlog", None)
+        if backlog is not None:
+            self.mempool.backlog = backlog
 
     def _recover_journal(self) -> int:
         """Re-admit transactions accepted before a crash; drop journal entries already settled."""

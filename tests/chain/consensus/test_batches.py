@@ -273,7 +273,7 @@ def test_missing_and_ready() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["add", "pin", "unpin", "release"]), st.integers(0, 11),
+@given(st.lists(st.tuples(st.sampled_from(["add", "pin", "unpin", "release", "reopen"]), st.integers(0, 11),
                           st.integers(1, 300)), max_size=60))
 def test_bounds_and_pins_hold_under_any_sequence(ops: list[tuple[str, int, int]]) -> None:
     limits = StoreLimits(max_bytes=2_000, max_batches=5, max_batch_bytes=400)
@@ -292,11 +292,18 @@ def test_bounds_and_pins_hold_under_any_sequence(ops: list[tuple[str, int, int]]
         elif op == "pin":
             store.pin([digest])
             pins[digest] = pins.get(digest, 0) + 1
+        elif op == "reopen":
+            store.reopen([digest])
+            released.discard(digest)
         else:
             (store.unpin if op == "unpin" else store.release)([digest])
             pins[digest] = max(pins.get(digest, 0) - 1, 0)
             if op == "release":
                 released.add(digest)
+        for author in (A, B, C):  # the per-author count of unordered transactions stays exact
+            ready = store.ready(set(), 100)
+            assert store.unordered_txs(author) == sum(len(store._batches[d].transactions) for d in ready
+                                                      if store._batches[d].author == author)
         assert store.bytes_held <= limits.max_bytes and len(store) <= limits.max_batches
         assert store.bytes_held == sum(x.size for x in store._batches.values())
         assert all(d in store for d in was_in if pins[d] > 0)  # pinned batches survive

@@ -173,7 +173,7 @@ def test_full_pool_answers_busy_with_a_retry_hint_from_backlog_and_drain_rate() 
     busy = admit(mp, [tx(99, 99)])[0]
     assert (busy.accepted, busy.code, busy.refusal) == (False, ResultCode.MEMPOOL_FULL, Refusal.BUSY)
     assert busy.retry_after_ms == IDLE_RETRY_MS  # nothing drained yet: no rate to go by
-    assert busy.message == f"busy: the mempool is full (10 transactions waiting); retry after {IDLE_RETRY_MS} ms"
+    assert busy.message == f"busy: 10 transactions are waiting here (the limit is 10); retry after {IDLE_RETRY_MS} ms"
     clock.now = 1_000.0
     mp.take(4)  # 4 transactions drained in the 10 s window
     admit(mp, [tx(s, s) for s in range(10, 14)])
@@ -181,6 +181,18 @@ def test_full_pool_answers_busy_with_a_retry_hint_from_backlog_and_drain_rate() 
     busy = admit(mp, [tx(99, 99)])[0]
     assert busy.retry_after_ms == 25_000  # 10 waiting at 4 per 10,000 ms
     assert busy.tx_hash is not None and busy.tx_hash not in {c.tx.hash for c in mp.take(100)}
+
+
+def test_transactions_batched_but_not_yet_ordered_count_against_the_capacity() -> None:
+    mp = pool(capacity=10)
+    admit(mp, [tx(s, s) for s in range(6)])
+    batched = mp.take(6)  # now in this node's own batches, waiting to be ordered
+    mp.backlog = lambda: len(batched)
+    verdicts = admit(mp, [tx(s, s) for s in range(10, 16)])
+    assert [v.accepted for v in verdicts] == [True] * 4 + [False] * 2
+    assert verdicts[-1].refusal is Refusal.BUSY and "10 transactions are waiting here" in verdicts[-1].message
+    mp.backlog = lambda: 0  # ordered: room again
+    assert admit(mp, [tx(20, 20)])[0].accepted
 
 
 def test_retry_hint_is_deterministic_and_clamped() -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chain.crypto import Address
+from chain.ledger.audit import audit
 from chain.crypto.keystore import load_key
 from chain.ledger.operations import RegisterDataAccount, WriteKV
 from chain.ledger.transaction import Transaction
@@ -16,6 +17,7 @@ from chain.node.client import NodeClient, NodeError
 from chain.node.config import NodeConfig
 from chain.node.netsetup import init_network
 from chain.node.processes import down, node_directories, up
+from chain.storage import LevelDBKV, MemoryKV
 
 LEDGER = "main"
 
@@ -74,6 +76,16 @@ class Consortium:
 
     def stop(self) -> None:
         down(self.directory, timeout=20)
+
+    def audit_all(self) -> None:
+        """Replay every node's ledger from genesis and compare (nodes stopped)."""
+        for home, config in zip(self.homes, self.configs):
+            kv = LevelDBKV(str(config.ledgers[0].path))
+            try:
+                report = audit(kv, MemoryKV())
+            finally:
+                kv.close()
+            assert report.ok, f"{home.name}: {report}"
 
     def heights(self, nodes: list[int]) -> list[int]:
         out = []

@@ -6,10 +6,8 @@ from pathlib import Path
 
 from chain.ca import Certificate
 from chain.crypto import Address
-from chain.ledger.audit import audit
 from chain.ledger.model import EntityState
 from chain.ledger.operations import ApproveNodeChange, RegisterNode, SetNodeState
-from chain.storage import LevelDBKV, MemoryKV
 from tests.chain.node.multinode.consortium import LEDGER, Consortium, Load
 
 ORGS = ("org1", "org2")  # node i belongs to ORGS[i % 2]; admins[k] is ORGS[k]'s admin
@@ -120,10 +118,4 @@ def test_validators_join_and_leave_under_load(tmp_path: Path) -> None:
                 assert [c.call("block", ledger=LEDGER, height=h)["header"] for h in range(1, top + 1)] == headers
     finally:
         net.stop()
-    for home, config in zip(net.homes, net.configs):
-        kv = LevelDBKV(str(config.ledgers[0].path))
-        try:
-            report = audit(kv, MemoryKV())
-        finally:
-            kv.close()
-        assert report.ok, f"{home.name}: {report}"
+    net.audit_all()

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chain.ledger.audit import audit
 from chain.ledger.operations import WriteKV
-from chain.storage import LevelDBKV, MemoryKV
 from tests.chain.node.multinode.consortium import LEDGER, Consortium, Load
 
 
@@ -87,11 +85,5 @@ def test_each_nodes_ledger_audits_clean_after_crashes(consortium: Consortium) ->
     top = max(consortium.heights([0, 1, 2]))
     _wait(lambda: consortium.heights([3])[0] >= top, 40, "node 3 to catch up")
     consortium.stop()
-    for home, config in zip(consortium.homes, consortium.configs):
-        kv = LevelDBKV(str(config.ledgers[0].path))
-        try:
-            report = audit(kv, MemoryKV())
-        finally:
-            kv.close()
-        assert report.ok, f"{home.name}: {report}"
+    consortium.audit_all()
     consortium.restart()
