@@ -110,15 +110,19 @@ class BlockSync:
 
     def apply(self, block: SyncedBlock) -> Proposal:
         """Check, replay and commit the next block; raise SyncError and change nothing if it is refused."""
+        proposal = self.replayed(block)
+        self.chain.commit(proposal, block.certificate)
+        log.debug("synced block %d (%d transactions)", block.height, len(block.transactions))
+        return proposal
+
+    def replayed(self, block: SyncedBlock) -> Proposal:
+        """Check and replay the next block without committing it (the caller commits, maybe with more records)."""
         self.check(block)
         height = block.header.height
         try:
-            proposal = self.chain.replay(block.header, block.transactions, self.verifier)
+            return self.chain.replay(block.header, block.transactions, self.verifier)
         except (LedgerError, CodecError) as exc:
             raise SyncError(f"block {height} from the peer does not replay: {exc}", SyncProblem.REPLAY_MISMATCH, height) from None
-        self.chain.commit(proposal, block.certificate)
-        log.debug("synced block %d (%d transactions)", height, len(block.transactions))
-        return proposal
 
     def check(self, block: SyncedBlock) -> None:
         """The checks that need no execution: height, ledger, link, validator set, certificate."""

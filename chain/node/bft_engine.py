@@ -220,20 +220,30 @@ class BftEngine(ConsensusEngineAPI):
         Their batches become proposable again, so nothing they carried is lost;
         the old epoch's committed chain is kept a while for peers catching up.
         """
-        old = self.replica
-        self._past[old.committee.epoch] = old
-        while len(self._past) > PAST_EPOCHS:
-            self._past.popitem(last=False)
-        void: list[bytes] = []
-        while not self._commits.empty():
-            certified = self._commits.get_nowait()
-            void.extend(certified.block.payload)
-            self._done_with(certified.block)
-        self.batches.clear_pins()
-        self.batches.reopen(d for d in void if d not in self._executed)
-        self._enter_epoch()
+        self._restart_consensus(reopen_queued=True)
         log.warning("ledger %s: epoch %d begins with %d validators%s", self.service.name, self.epoch, len(self.keys),
                     "" if self.me is not None else " (this node observes)")
+
+    def _restart_consensus(self, reopen_queued: bool) -> None:
+        """A fresh replica of the epoch the ledger is in, from the stored tip; queued commits are dropped.
+
+        Dropped blocks of an ended epoch are void (reopen their batches); dropped blocks of
+        the same epoch are re-learned from peers by the new replica.
+        """
+        old = self.replica
+        if old.committee.epoch != self.chain.validators_since():
+            self._past[old.committee.epoch] = old
+            while len(self._past) > PAST_EPOCHS:
+                self._past.popitem(last=False)
+        queued: list[bytes] = []
+        while not self._commits.empty():
+            block = self._commits.get_nowait().block
+            queued.extend(block.payload)
+            self._done_with(block)
+        self.batches.clear_pins()
+        if reopen_queued:
+            self.batches.reopen(d for d in queued if d not in self._executed)
+        self._enter_epoch()
         self._perform(self.replica.start(self.now_ms()))
         self._work.set()
 
@@ -521,9 +531,7 @@ class BftEngine(ConsensusEngineAPI):
         """Check and replay each block, commit it (the last with the anchor), then resume consensus from the anchor."""
         sync = BlockSync(self.chain, self.service.verifier.verify)
         for block in blocks:
-            await self._in_thread(sync.check, block)
-            proposal: Proposal = await self._in_thread(self.chain.replay, block.header, block.transactions,
-                                                       self.service.verifier.verify)
+            proposal: Proposal = await self._in_thread(sync.replayed, block)
             anchored = anchor is not None and block is blocks[-1]
             if anchored:
                 assert anchor is not None
@@ -534,18 +542,7 @@ class BftEngine(ConsensusEngineAPI):
             self._ledger_ahead = not anchored
             self.caught_up_blocks += 1
         if anchor is not None:
-            self._resume_from_anchor()
-
-    def _resume_from_anchor(self) -> None:
-        """Restart consensus at the stored tip: a fresh replica of the epoch in force (committed blocks re-learned)."""
-        while not self._commits.empty():
-            self._done_with(self._commits.get_nowait().block)
-        self.batches.clear_pins()
-        if self.replica.committee.epoch != self.chain.validators_since():
-            self._past[self.replica.committee.epoch] = self.replica
-        self._enter_epoch()
-        self._perform(self.replica.start(self.now_ms()))
-        self._work.set()
+            self._restart_consensus(reopen_queued=False)
 
     # ---- timers ---------------------------------------------------------------------------------
 
