@@ -126,6 +126,7 @@ def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> 
     """Open-loop load at `rate` tx/s for `seconds`; returns committed tx/s and latency percentiles."""
     watcher = Watcher(net, net.height())
     watcher.start()
+    log(f"offering {rate:.0f} tx/s for {seconds:.0f} s")
     clients = [net.client(i) for i in range(len(net.configs))]
     submitted: dict[bytes, float] = {}
     submitted_to: dict[bytes, int] = {}
@@ -213,7 +214,8 @@ def main() -> None:
                 for i in range(len(net.configs)):
                     with net.client(i) as c:
                         consensus = c.status(LEDGER)["consensus"]
-                    log(f"node{i}: execution phases {consensus['timings_ms']}, refused {consensus['refused']}")
+                    log(f"node{i}: execution phases {consensus['timings_ms']}, refused {consensus['refused']}, "
+                        f"signature checks {consensus['verification']}")
                 peak = peak or result["committed_per_s"]
                 emit("consensus", f"{args.suite}/n{args.nodes}/{label}/committed_tx_per_s", result["committed_per_s"],
                      **{k: round(v, 1) for k, v in result.items() if k != "committed_per_s"},

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, cast
 
 from chain.codec import CodecError, decode, encode
 from chain.codec.schema import from_cbor, to_cbor
+from chain.consensus.attestations import BatchAttestation, attesters, pack_verdicts
 from chain.consensus.batches import Batch, BatchBuilder, BatchError, BatchRequest, BatchResponse, BatchStore, answer
 from chain.consensus.bft.actions import Action, Broadcast, Commit, FetchBatches, Send, Wake
 from chain.consensus.bft.committee import Committee, SignatureCache
@@ -42,6 +43,7 @@ from chain.ledger.chain_store import Candidate, Proposal
 from chain.ledger.transaction import Transaction
 from chain.ledger.block_sync import BlockSync, SyncError
 from chain.net import Network
+from chain.node.batch_checks import BatchChecks, Decoded, decode_batch, verify_batches
 from chain.node.catchup import CatchUpError, anchor_key, anchor_records, check_anchor, heights, parse, serve
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ TIP_KEY = CONSENSUS_PREFIX + b"tip"
 
 CONSENSUS, BATCH, BATCH_REQUEST, BATCH_RESPONSE, EXEC_VOTE, CERT_REQUEST, CERT_RESPONSE = range(1, 8)
 CATCHUP_REQUEST, CATCHUP_RESPONSE = 8, 9
+ATTESTATION = 10
 CATCHUP_STALL_S = 2.0  # no ledger progress for this long: ask a peer (in turn) for certified ledger blocks
 EXEC_VOTE_WINDOW = 256  # heights above ours for which execution votes are buffered
 CERT_ASK_AFTER_S = 0.5
@@ -162,6 +165,7 @@ class BftEngine(ConsensusEngineAPI):
         # Ledger blocks applied by catch-up without the consensus block that produced the head: consensus
         # cannot resume (it would execute a block twice) until an answer brings that anchor.
         self._ledger_ahead = self.chain.height > 0 and service.kv.get(anchor_key(self.chain.height)) is None
+        self.checks = BatchChecks()
         self._enter_epoch()
         self._source = _OwnSource(service)
         self.builder = BatchBuilder(self.own_address, self._source, max_txs=settings.batch_size,
@@ -205,6 +209,7 @@ class BftEngine(ConsensusEngineAPI):
         self.index_of = {node_id: i for i, node_id in enumerate(self.node_ids)}
         self.me: int | None = self.keys.index(self.own_key) if self.own_key in self.keys else None
         self.committee = Committee(self.epoch, self.keys, self._signatures)
+        self.checks.new_epoch(self.keys, self.committee.faults, self._signatures)
         # From the ledger id and the epoch only: a node restored from a snapshot lacks old headers.
         anchor = self.suite.digest(EPOCH_DOMAIN + self.chain.ledger_id + self.epoch.to_bytes(8, "big"))
         genesis = epoch_genesis(self.epoch, 0, anchor, 0, self.suite.digest)
@@ -313,7 +318,7 @@ class BftEngine(ConsensusEngineAPI):
                 "executed_consensus_height": self.executed_tip.height, "high_qc_round": self.replica.tree.high_qc.round,
                 "batches": len(self.batches), "peers_connected": sorted(self.network.connected_peers()),
                 "diverged": self.diverged, "failure": self.failure, "stage": self.stage, "pending_commits": self._commits.qsize(),
-                "caught_up_blocks": self.caught_up_blocks, "ledger_ahead_of_consensus": self._ledger_ahead,
+                "caught_up_blocks": self.caught_up_blocks, "verification": self.checks.status(), "ledger_ahead_of_consensus": self._ledger_ahead,
                 "timings_ms": {k: int(v * 1000) if k not in ("blocks", "transactions") else int(v) for k, v in self.timings.items()}, "refused": dict(self.replica.refused)}
 
     # ---- wiring ---------------------------------------------------------------------------------
@@ -377,6 +382,9 @@ class BftEngine(ConsensusEngineAPI):
             self._on_cert_request(node_id, body)
         elif channel == CERT_RESPONSE:
             self._on_cert_response(body)
+        elif channel == ATTESTATION:
+            if sender is not None:
+                self._on_attestation(sender, body)
         elif channel == CATCHUP_REQUEST:
             await self._on_catchup_request(node_id, body)
         elif channel == CATCHUP_RESPONSE:
@@ -414,52 +422,90 @@ class BftEngine(ConsensusEngineAPI):
         fresh = []
         for batch in batches:
             digest = batch.digest(self.suite)
-            if digest in self._candidates or digest in self._executed or digest in self._verifying:
+            if (digest in self._candidates or digest in self.checks.pending or digest in self._executed
+                    or digest in self._verifying):
                 continue
             self._verifying.add(digest)
-            fresh.append((digest, batch))
+            fresh.append((digest, batch, self._attesting(batch)))
         if not fresh:
             return
         try:
-            checked = await self._in_thread(self._check_batches, [b for _, b in fresh])
+            checked = await self._in_thread(self._check_batches, [(b, attest) for _, b, attest in fresh])
             added = False
-            for (digest, batch), candidates in zip(fresh, checked):
+            for (digest, batch, attest), outcome in zip(fresh, checked):
                 try:
                     self.batches.add(batch, pusher=pusher)
                 except BatchError as exc:
                     if digest not in self._awaited:  # execution waiting for an ordered batch takes it regardless
                         log.debug("ledger %s: batch refused: %s", self.service.name, exc)
                         continue
+                if isinstance(outcome, Decoded):
+                    self.checks.pending[digest] = outcome
+                    candidates = self.checks.settle(digest)
+                    if candidates is None:
+                        added = True
+                        continue
+                else:
+                    candidates, packed = outcome
+                    self.checks.counts["verified_txs"] += len(candidates)
+                    self._attest(digest, packed)
                 self._candidates[digest] = candidates
                 added = True
         finally:
-            self._verifying.difference_update(d for d, _ in fresh)
+            self._verifying.difference_update(d for d, _, _ in fresh)
         if added:
             self._batch_arrived.set()
             self._perform(self.replica.batches_arrived(self.now_ms()))
 
-    def _prune_candidates(self) -> None:
-        """Forget verified candidates of batches the store has evicted and no ordered block still needs."""
-        for digest in [d for d in self._candidates
-                       if d not in self.batches and d not in self._ordered and d not in self._awaited]:
-            del self._candidates[digest]
+    def _attesting(self, batch: Batch) -> bool:
+        """Whether this node is one of the f validators after the batch's author that check and attest it."""
+        if self.me is None or batch.author not in self.addresses:
+            return False
+        return self.me in attesters(self.addresses.index(batch.author), len(self.keys), self.committee.faults)
 
-    def _check_batches(self, batches: list[Batch]) -> list[list[Candidate]]:
-        """Decode every transaction and verify all endorsements in one pooled batch (worker thread)."""
+    def _attest(self, digest: bytes, packed: bytes) -> None:
+        """Sign and send our verdicts on a batch to every peer."""
+        if self.me is None:
+            return
+        signature = self.service.node_key.sign(BatchAttestation.signed_bytes(digest, packed)).encode()
+        self._broadcast(ATTESTATION, BatchAttestation(digest, packed, self.own_key, signature).encode())
+        self.checks.counts["attestations_sent"] += 1
+
+    def _on_attestation(self, sender: int, body: bytes) -> None:
+        att = BatchAttestation.decode(body)
+        if att.key != self.keys[sender]:
+            raise MalformedMessage("a member sends only its own attestations")
+        if not self.checks.add_attestation(att):
+            raise MalformedMessage("attestation with an invalid signature")
+        candidates = self.checks.settle(att.digest)
+        if candidates is not None:
+            self._candidates[att.digest] = candidates
+            self._batch_arrived.set()
+
+    def _prune_candidates(self) -> None:
+        """Forget verified candidates (and unsettled batches) the store has evicted and no ordered block still needs."""
+        for digest in [d for d in (*self._candidates, *self.checks.pending)
+                       if d not in self.batches and d not in self._ordered and d not in self._awaited]:
+            self._candidates.pop(digest, None)
+            self.checks.forget(digest)
+
+    def _check_batches(self, batches: list[tuple[Batch, bool]]) -> list[Decoded | tuple[list[Candidate], bytes]]:
+        """Decode every batch; verify (in one pooled call) those this node attests (worker thread)."""
         max_bytes = self.chain.settings().max_tx_bytes
-        decoded: list[list[tuple[Transaction, bytes]]] = []
-        for batch in batches:
-            txs = []
-            for raw in batch.transactions:
-                try:
-                    txs.append((Transaction.decode(self.suite, raw, max_bytes), raw))
-                except Exception:  # an undecodable transaction never reaches a block, on every node alike
-                    continue
-            decoded.append(txs)
-        items = [item for txs in decoded for tx, _ in txs for item in tx.signature_items()]
-        verdicts = iter(self.service.verifier.verify(items))
-        return [[Candidate(tx, raw, all([next(verdicts) for _ in tx.endorsements])) for tx, raw in txs]
-                for txs in decoded]
+        decoded = [decode_batch(self.suite, batch, max_bytes) for batch, _ in batches]
+        to_verify = [d for d, (_, attest) in zip(decoded, batches) if attest]
+        verified = iter(verify_batches(self.service.verifier.verify, to_verify))
+        return [next(verified) if attest else d for d, (_, attest) in zip(decoded, batches)]
+
+    async def _verify_pending(self, digests: list[bytes]) -> None:
+        """Check held batches ourselves: execution needs them before f+1 attestations arrived."""
+        decoded = [self.checks.pending[d] for d in digests]
+        checked = await self._in_thread(verify_batches, self.service.verifier.verify, decoded)
+        for digest, d, (candidates, _) in zip(digests, decoded, checked):
+            if self.checks.pending.pop(digest, None) is not None:
+                self._candidates[digest] = candidates
+                self.checks.counts["verified_txs"] += len(d.transactions)
+        self.checks.counts["fallback_batches"] += len(digests)
 
     async def _batch_loop(self) -> None:
         """Cut own batches from the mempool, keep them and push them to everyone."""
@@ -486,6 +532,7 @@ class BftEngine(ConsensusEngineAPI):
                     break
                 self._candidates[digest] = candidates
                 self._broadcast(BATCH, batch.encoded)
+                self._attest(digest, pack_verdicts([c.signatures_valid for c in candidates]))
                 self._perform(self.replica.batches_arrived(self.now_ms()))
 
     # ---- ledger catch-up (docs/consensus.md, "Catching up from far behind") ---------------------
@@ -613,6 +660,7 @@ class BftEngine(ConsensusEngineAPI):
         self.executed_tip = block
         for digest in block.payload:
             self._candidates.pop(digest, None)
+            self.checks.forget(digest)
             self._executed[digest] = None
         self._done_with(block)
         while len(self._executed) > EXECUTED_MEMORY:
@@ -636,6 +684,15 @@ class BftEngine(ConsensusEngineAPI):
         """
         while self._is_next(block):
             fresh = [d for d in block.payload if d not in self._executed]
+            unsettled = [d for d in fresh if d not in self._candidates and d in self.checks.pending]
+            for digest in unsettled:
+                candidates = self.checks.settle(digest)
+                if candidates is not None:
+                    self._candidates[digest] = candidates
+            unsettled = [d for d in unsettled if d in self.checks.pending]
+            if unsettled:
+                await self._verify_pending(unsettled)
+                continue
             missing = [d for d in fresh if d not in self._candidates]
             self._awaited = set(missing)
             if not missing:

@@ -100,6 +100,19 @@ class Cluster:
         self.executor.shutdown(wait=True)
         self.verifier.close()
 
+    def diagnosis(self) -> str:
+        """Every running node's height and consensus status, for assertion messages."""
+        lines = []
+        for i, service in sorted(self.services.items()):
+            status = dict(service.engine.status())  # type: ignore[attr-defined]
+            status.pop("committee", None)
+            engine: Any = service.engine
+            loops = {t.get_name().split("-")[1]: "done" if t.done() else
+                     " < ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in t.get_stack()) for t in engine._tasks}
+            lines.append(f"node {i}: height {service.chain.height}, mempool {len(service.mempool)}, loops {loops}, "
+                         f"builder waiting since {engine.builder._waiting_since}, work set {engine._work.is_set()}, {status}")
+        return "\n".join(lines)
+
     def tx(self, ops: list[Any], signer_index: int = 0, *more_signers: int) -> Transaction:
         svc = next(iter(self.services.values()))
         content = TxContent(svc.chain.ledger_id, os.urandom(12), svc.chain.height + 900, tuple(ops))

@@ -40,7 +40,7 @@ async def _submit_and_wait(cluster: Cluster, via: int, count: int, tag: str, tim
     assert all(v["accepted"] for v in verdicts), verdicts[:2]
     for t in txs:
         outcome = await cluster.services[via].wait(t.hash, timeout)
-        assert outcome["status"] == "committed", outcome
+        assert outcome["status"] == "committed", f"{outcome}\n{cluster.diagnosis()}"
     return [t.hash for t in txs]
 
 
