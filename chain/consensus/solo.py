@@ -11,6 +11,7 @@ import logging
 from typing import Awaitable, Callable
 
 from chain.consensus.interfaces import ConsensusEngineAPI
+from chain.timed_wait import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,5 @@ class SoloEngine(ConsensusEngineAPI):
             if self._pending() >= self.full:
                 continue
             delay = max(0.0, self.interval - (loop.time() - started))
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._wake, delay)
             self._wake.clear()

@@ -45,6 +45,7 @@ from chain.ledger.block_sync import BlockSync, SyncError
 from chain.net import Network
 from chain.node.batch_checks import BatchChecks, Decoded, decode_batch, verify_batches
 from chain.node.catchup import CatchUpError, anchor_key, anchor_records, check_anchor, heights, parse, serve
+from chain.timed_wait import wait_event
 
 if TYPE_CHECKING:
     from chain.node.service import LedgerService
@@ -282,12 +283,9 @@ class BftEngine(ConsensusEngineAPI):
         """Stop taking part; work running on a thread (executing, committing) is finished first, never cut short."""
         self._stopping = True
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+            while not task.done():  # a loop that missed a cancel is cancelled again
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.5)
         if self._thread_work:
             await asyncio.gather(*self._thread_work, return_exceptions=True)
         await self.network.stop()
@@ -512,10 +510,7 @@ class BftEngine(ConsensusEngineAPI):
         while True:
             deadline = self.builder.deadline_ms()
             timeout = None if deadline is None else max(0.0, deadline / 1000 - self.clock())
-            try:
-                await asyncio.wait_for(self._work.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._work, timeout)
             self._work.clear()
             self._prune_candidates()
             while self.me is not None:  # an observer's transactions wait until it is a validator
@@ -598,10 +593,7 @@ class BftEngine(ConsensusEngineAPI):
             delay = self._wake_at - self.clock()
             if delay > 0:
                 self._timer_changed.clear()
-                try:
-                    await asyncio.wait_for(self._timer_changed.wait(), delay)
-                except asyncio.TimeoutError:
-                    pass
+                await wait_event(self._timer_changed, delay)
                 continue
             self._wake_at = self.clock() + 3600
             self._perform(self.replica.tick(self.now_ms()))
@@ -702,10 +694,7 @@ class BftEngine(ConsensusEngineAPI):
                 if other != self.me:
                     self._send(other, BATCH_REQUEST, request)
             self._batch_arrived.clear()
-            try:
-                await asyncio.wait_for(self._batch_arrived.wait(), 0.5)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._batch_arrived, 0.5)
         return None
 
     async def _certify(self, proposal: Proposal) -> CommitCertificate:
@@ -736,10 +725,7 @@ class BftEngine(ConsensusEngineAPI):
                 asked = self.clock()
                 self._broadcast(CERT_REQUEST, encode([height]))
             self._progress.clear()
-            try:
-                await asyncio.wait_for(self._progress.wait(), CERT_ASK_AFTER_S)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._progress, CERT_ASK_AFTER_S)
         for h in [h for h in self._exec_votes if h <= height]:
             del self._exec_votes[h]
         return cert

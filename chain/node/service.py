@@ -17,6 +17,7 @@ from chain.ledger.errors import LedgerError, ResultCode
 from chain.ledger.receipt import Receipt
 from chain.node.mempool import Mempool
 from chain.node.snapshots import SnapshotFiles
+from chain.timed_wait import wait_done
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +131,12 @@ class LedgerService:
                 return found
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.setdefault(tx_hash, []).append(future)
-            try:
-                await asyncio.wait_for(future, timeout=remaining)
-            except asyncio.TimeoutError:
-                pass
+            if not await wait_done(future, remaining):
+                waiting = self._waiters.get(tx_hash, [])
+                if future in waiting:
+                    waiting.remove(future)
+                if not waiting:
+                    self._waiters.pop(tx_hash, None)
 
     def _admit_and_journal(self, encoded: list[bytes], height: int, settings: Any) -> list[Any]:
         verdicts = self.mempool.admit(encoded, height=height, settings=settings, committed=lambda h: self.chain.locate(h) is not None)
