@@ -50,7 +50,9 @@ def test_a_validator_far_behind_catches_up_by_certified_ledger_blocks_and_votes_
             await cluster.start(3, SHORT_MEMORY)
             top = cluster.services[0].chain.height
             await wait_for(lambda: cluster.services[3].chain.height >= top, timeout=90, what="node 3 at the top")
-            assert _engine(cluster, 3).epoch == _engine(cluster, 0).epoch and _engine(cluster, 3).me is not None
+            # The engine enters the ledger's epoch right after applying the blocks that changed the set.
+            await wait_for(lambda: _engine(cluster, 3).epoch == _engine(cluster, 0).epoch, timeout=10, what="node 3 in the epoch")
+            assert _engine(cluster, 3).me is not None
             assert _engine(cluster, 3).replica.refused["catch_up"] == 0
             assert _engine(cluster, 3).caught_up_blocks > 0
 
