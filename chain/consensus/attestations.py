@@ -99,11 +99,6 @@ class AttestationBook:
         self._capacity = capacity
         self._by_digest: OrderedDict[bytes, dict[bytes, bytes]] = OrderedDict()
 
-    @property
-    def needed(self) -> int:
-        """Matching attestations that settle a batch's verdicts: f + 1."""
-        return self._needed
-
     def add(self, att: BatchAttestation) -> bool:
         """Record a member's attestation; False if it is not from a member or its signature is invalid."""
         if att.key not in self._members:

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from chain.consensus.attestations import AttestationBook, BatchAttestation, pack_verdicts, verdict_of
+from chain.consensus.attestations import AttestationBook, pack_verdicts, verdict_of
 from chain.consensus.batches import Batch
 from chain.crypto import CryptoSuite
 from chain.ledger.chain_store import Candidate
@@ -83,10 +83,6 @@ class BatchChecks:
         del self.pending[digest]
         self.counts["attested_txs"] += len(decoded.transactions)
         return attested_candidates(decoded, packed)
-
-    def add_attestation(self, att: BatchAttestation) -> bool:
-        """Record an attestation (False if refused: not a member, or a bad signature)."""
-        return self.book.add(att)
 
     def forget(self, digest: bytes) -> None:
         """The batch is executed or no longer held."""

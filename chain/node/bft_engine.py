@@ -40,7 +40,6 @@ from chain.consensus.interfaces import ConsensusEngineAPI
 from chain.crypto import Address, verify_encoded
 from chain.ledger.block import COMMIT_DOMAIN, CommitCertificate, Vote
 from chain.ledger.chain_store import Candidate, Proposal
-from chain.ledger.transaction import Transaction
 from chain.ledger.block_sync import BlockSync, SyncError
 from chain.net import Network
 from chain.node.batch_checks import BatchChecks, Decoded, decode_batch, verify_batches
@@ -439,15 +438,11 @@ class BftEngine(ConsensusEngineAPI):
                         continue
                 if isinstance(outcome, Decoded):
                     self.checks.pending[digest] = outcome
-                    candidates = self.checks.settle(digest)
-                    if candidates is None:
-                        added = True
-                        continue
+                    self._settle(digest)
                 else:
                     candidates, packed = outcome
-                    self.checks.counts["verified_txs"] += len(candidates)
+                    self._checked(digest, candidates)
                     self._attest(digest, packed)
-                self._candidates[digest] = candidates
                 added = True
         finally:
             self._verifying.difference_update(d for d, _, _ in fresh)
@@ -457,9 +452,9 @@ class BftEngine(ConsensusEngineAPI):
 
     def _attesting(self, batch: Batch) -> bool:
         """Whether this node is one of the f validators after the batch's author that check and attest it."""
-        if self.me is None or batch.author not in self.addresses:
-            return False
-        return self.me in attesters(self.addresses.index(batch.author), len(self.keys), self.committee.faults)
+        author = self.addresses.index(batch.author) if batch.author in self.addresses else None
+        return (self.me is not None and author is not None
+                and self.me in attesters(author, len(self.keys), self.committee.faults))
 
     def _attest(self, digest: bytes, packed: bytes) -> None:
         """Sign and send our verdicts on a batch to every peer."""
@@ -473,12 +468,22 @@ class BftEngine(ConsensusEngineAPI):
         att = BatchAttestation.decode(body)
         if att.key != self.keys[sender]:
             raise MalformedMessage("a member sends only its own attestations")
-        if not self.checks.add_attestation(att):
+        if not self.checks.book.add(att):
             raise MalformedMessage("attestation with an invalid signature")
-        candidates = self.checks.settle(att.digest)
-        if candidates is not None:
-            self._candidates[att.digest] = candidates
+        if self._settle(att.digest):
             self._batch_arrived.set()
+
+    def _settle(self, digest: bytes) -> bool:
+        """Take a held batch's candidates from f+1 matching attestations, if there are that many yet."""
+        candidates = self.checks.settle(digest)
+        if candidates is not None:
+            self._candidates[digest] = candidates
+        return candidates is not None
+
+    def _checked(self, digest: bytes, candidates: list[Candidate]) -> None:
+        """Candidates whose signatures this node verified itself."""
+        self._candidates[digest] = candidates
+        self.checks.counts["verified_txs"] += len(candidates)
 
     def _prune_candidates(self) -> None:
         """Forget verified candidates (and unsettled batches) the store has evicted and no ordered block still needs."""
@@ -499,10 +504,9 @@ class BftEngine(ConsensusEngineAPI):
         """Check held batches ourselves: execution needs them before f+1 attestations arrived."""
         decoded = [self.checks.pending[d] for d in digests]
         checked = await self._in_thread(verify_batches, self.service.verifier.verify, decoded)
-        for digest, d, (candidates, _) in zip(digests, decoded, checked):
-            if self.checks.pending.pop(digest, None) is not None:
-                self._candidates[digest] = candidates
-                self.checks.counts["verified_txs"] += len(d.transactions)
+        for digest, (candidates, _) in zip(digests, checked):
+            if self.checks.pending.pop(digest, None) is not None:  # unless attestations settled it meanwhile
+                self._checked(digest, candidates)
         self.checks.counts["fallback_batches"] += len(digests)
 
     async def _batch_loop(self) -> None:
@@ -676,12 +680,8 @@ class BftEngine(ConsensusEngineAPI):
         """
         while self._is_next(block):
             fresh = [d for d in block.payload if d not in self._executed]
-            unsettled = [d for d in fresh if d not in self._candidates and d in self.checks.pending]
-            for digest in unsettled:
-                candidates = self.checks.settle(digest)
-                if candidates is not None:
-                    self._candidates[digest] = candidates
-            unsettled = [d for d in unsettled if d in self.checks.pending]
+            unsettled = [d for d in fresh if d not in self._candidates and d in self.checks.pending
+                         and not self._settle(d)]
             if unsettled:
                 await self._verify_pending(unsettled)
                 continue
