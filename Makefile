@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow bench bench-consensus clean
+.PHONY: run test test-slow bench bench-consensus bench-contracts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,11 +26,15 @@ bench: $(STAMP)
 	$(PY) -m bench.codec
 	$(PY) -m bench.storage
 	$(PY) -m bench.ledger
+	$(PY) -m bench.contracts
 
 bench-consensus: $(STAMP)
 	$(PY) -m bench.consensus --suite classic --nodes 4 --seconds 60
 	$(PY) -m bench.consensus --suite sm --nodes 4 --seconds 60
 	$(PY) -m bench.consensus --suite classic --nodes 7 --seconds 60
+
+bench-contracts: $(STAMP)
+	$(PY) -m bench.contracts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

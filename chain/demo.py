@@ -75,8 +75,8 @@ def show_node(keep_running: bool) -> None:
 def main() -> int:
     """Run the demo."""
     DATA.mkdir(parents=True, exist_ok=True)
-    say("Consortium chain: what runs today (crypto suites, keystore, CA, ledger, a 4-validator BFT consortium).")
-    say("The contract VM, the HTTP gateway, the web front end and the applications are not built yet.\n")
+    say("Consortium chain: what runs today (crypto suites, keystore, CA, ledger, a 4-validator BFT consortium, contracts).")
+    say("The HTTP gateway, the web front end and the applications are not built yet.\n")
     for suite in (CLASSIC, SM):
         show_suite(suite)
     show_batch()

@@ -20,11 +20,12 @@ def cli(verbose: bool) -> None:
 
 def _register() -> None:
     from chain.cli.ca import ca
+    from chain.cli.contract import contract
     from chain.cli.keys import keys
     from chain.cli.net import net
     from chain.cli.node import block, ledger, node, query, tx
 
-    for group in (keys, ca, node, net, tx, query, block, ledger):
+    for group in (keys, ca, node, net, tx, query, block, ledger, contract):
         cli.add_command(group)
 
 

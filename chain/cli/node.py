@@ -113,7 +113,9 @@ def tx() -> None:
     """Sign and submit transactions with a key file."""
 
 
-def _send(node: str, ledger: str, key_file: Path, password_file: Path | None, ops: list[Any], as_json: bool) -> None:
+def submit_and_wait(node: str, ledger: str, key_file: Path, password_file: Path | None, ops: list[Any],
+                    as_json: bool) -> tuple[Any, dict[str, Any]]:
+    """Sign, submit and wait; a refused submission is shown and exits 1."""
     key = load_key(key_file, get_password(password_file))
     with _client(node) as client:
         transaction = client.build(ledger, ops, [key])
@@ -121,10 +123,18 @@ def _send(node: str, ledger: str, key_file: Path, password_file: Path | None, op
         if not verdict["accepted"]:
             _show(verdict, as_json)
             sys.exit(1)
-        outcome = client.wait(ledger, transaction.hash)
+        return transaction, client.wait(ledger, transaction.hash)
+
+
+def committed(outcome: dict[str, Any]) -> bool:
+    """True if the transaction committed successfully."""
+    return outcome.get("status") == "committed" and outcome["receipt"]["code"] == ResultCode.SUCCESS
+
+
+def _send(node: str, ledger: str, key_file: Path, password_file: Path | None, ops: list[Any], as_json: bool) -> None:
+    transaction, outcome = submit_and_wait(node, ledger, key_file, password_file, ops, as_json)
     _show({"tx_hash": transaction.hash, **outcome}, as_json)
-    ok = outcome.get("status") == "committed" and outcome["receipt"]["code"] == ResultCode.SUCCESS
-    if not ok:
+    if not committed(outcome):
         sys.exit(1)
 
 

@@ -24,6 +24,7 @@ class ResultCode(enum.IntEnum):
     CONTRACT_ENGINE_UNAVAILABLE = 9
     LIMIT_EXCEEDED = 10
     INTERNAL_ERROR = 11
+    POLICY_NOT_MET = 12
     # -- rejections: never in a block
     MALFORMED = 100
     TOO_LARGE = 101

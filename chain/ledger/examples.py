@@ -5,11 +5,11 @@ python -m chain.ledger.examples > docs/operations-examples.md
 from __future__ import annotations
 
 from chain.codec import encode
-from chain.ledger.model import EntityState, LedgerSettings
+from chain.ledger.model import ContractPolicy, EntityState, LedgerSettings
 from chain.ledger.operations import (
-    AddRootCertificate, ApproveNodeChange, AuthorizeRoles, ConfigureRole, DeployContract, InvokeContract, Operation,
+    AddRootCertificate, ApproveContract, ApproveNodeChange, AuthorizeRoles, ConfigureRole, DeployContract, InvokeContract, Operation,
     PublishEvent, RegisterDataAccount, RegisterEventAccount, RegisterNode, RegisterParticipant, RegisterUser, RevokeCertificate,
-    SetNodeState, SetParticipantState, SetUserState, UpdateLedgerSettings, UpgradeContract, WriteKV, operation_to_value,
+    SetContractState, SetNodeState, SetParticipantState, SetUserState, UpdateLedgerSettings, UpgradeContract, WriteKV, operation_to_value,
 )
 from chain.ledger.permissions import LedgerPermission, RolePolicy, TxPermission
 
@@ -27,7 +27,7 @@ EXAMPLES: list[Operation] = [
     AuthorizeRoles(ADDRESS, ("AUDITOR",), ("MEMBER",), RolePolicy.INTERSECT),
     RegisterEventAccount("alerts"),
     PublishEvent("alerts", "temperature", b"\x01", None),
-    DeployContract("trace", b"ir"),
+    DeployContract("trace", b"ir", ContractPolicy(2, ("org1", "org2", "org3"))),
     UpgradeContract("trace", b"ir2"),
     InvokeContract("trace", "ship", encode(["sku-1"])),
     UpdateLedgerSettings(LedgerSettings("main", "sm")),
@@ -36,6 +36,8 @@ EXAMPLES: list[Operation] = [
     RegisterNode(CERT, bytes.fromhex("2002") + b"\x02" + bytes(32)),
     SetNodeState(ADDRESS, EntityState.NORMAL),
     ApproveNodeChange(ADDRESS),
+    ApproveContract("trace", 1, bytes(32)),
+    SetContractState("trace", EntityState.FROZEN),
 ]
 
 

@@ -137,6 +137,14 @@ class Event:
 
 
 @dataclass(frozen=True)
+class ContractPolicy:
+    """Endorsement policy of a contract: `threshold` of the named participants must approve each version's IR hash."""
+
+    threshold: int
+    participants: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ContractAccount:
     """A contract: current version and code hash; older versions stay under their own keys."""
 
@@ -145,6 +153,14 @@ class ContractAccount:
     code_hash: bytes
     owners: tuple[bytes, ...]
     state: EntityState = EntityState.NORMAL
+    policy: ContractPolicy = ContractPolicy(1, ())
+
+
+@dataclass(frozen=True)
+class ContractApprovals:
+    """Participants that approved one version (by IR hash) of a contract, sorted."""
+
+    participants: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,15 @@ class Namespace(enum.IntEnum):
     CONTRACT_CODE = 0x0E
     VALIDATORS = 0x0F
     MEMBERSHIP = 0x10
+    CONTRACT_DATA = 0x11
+    CONTRACT_APPROVAL = 0x12
 
 
 # One-byte key prefixes, built once: key functions are called for every state access.
 _CONTRACT = bytes([Namespace.CONTRACT])
 _CONTRACT_CODE = bytes([Namespace.CONTRACT_CODE])
+_CONTRACT_DATA = bytes([Namespace.CONTRACT_DATA])
+_CONTRACT_APPROVAL = bytes([Namespace.CONTRACT_APPROVAL])
 _DATA_ACCOUNT = bytes([Namespace.DATA_ACCOUNT])
 _DATA_ENTRY = bytes([Namespace.DATA_ENTRY])
 _EVENT = bytes([Namespace.EVENT])
@@ -117,6 +121,16 @@ def event_topic_key(account: str, topic: str) -> bytes:
 def contract_code_key(name: str, version: int) -> bytes:
     """The IR of one version of a contract."""
     return _CONTRACT_CODE + _text(name) + version.to_bytes(4, "big")
+
+
+def contract_data_key(name: str, key: bytes) -> bytes:
+    """One stored value of a contract (key: the map prefix, NUL and the CBOR of the map key)."""
+    return _CONTRACT_DATA + _text(name) + key
+
+
+def contract_approval_key(name: str, version: int, code_hash: bytes) -> bytes:
+    """Approvals of one version of a contract, by its IR hash."""
+    return _CONTRACT_APPROVAL + _text(name) + version.to_bytes(4, "big") + code_hash
 
 
 def validators_key() -> bytes:

@@ -12,7 +12,7 @@ from typing import ClassVar, Union
 
 from chain.codec.schema import from_value, to_value
 from chain.ledger.errors import Rejection, ResultCode
-from chain.ledger.model import EntityState, LedgerSettings
+from chain.ledger.model import ContractPolicy, EntityState, LedgerSettings
 from chain.ledger.permissions import RolePolicy
 
 
@@ -38,6 +38,8 @@ class OpType(enum.IntEnum):
     REGISTER_NODE = 17
     SET_NODE_STATE = 18
     APPROVE_NODE_CHANGE = 19
+    APPROVE_CONTRACT = 20
+    SET_CONTRACT_STATE = 21
 
 
 @dataclass(frozen=True)
@@ -139,11 +141,12 @@ class PublishEvent:
 
 @dataclass(frozen=True)
 class DeployContract:
-    """Deploy a contract's intermediate code as version 0."""
+    """Deploy a contract's intermediate code as version 0 under an endorsement policy (None: a majority of the participants)."""
 
     TYPE: ClassVar[OpType] = OpType.DEPLOY_CONTRACT
     name: str
     code: bytes
+    policy: ContractPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -217,11 +220,30 @@ class ApproveNodeChange:
     address: bytes
 
 
+@dataclass(frozen=True)
+class ApproveContract:
+    """Approve, for the endorsers' participants, a version of a contract by the hash of its IR."""
+
+    TYPE: ClassVar[OpType] = OpType.APPROVE_CONTRACT
+    name: str
+    version: int
+    code_hash: bytes
+
+
+@dataclass(frozen=True)
+class SetContractState:
+    """Freeze or unfreeze a contract (a frozen contract cannot be invoked or called)."""
+
+    TYPE: ClassVar[OpType] = OpType.SET_CONTRACT_STATE
+    name: str
+    state: EntityState
+
+
 Operation = Union[
     RegisterParticipant, SetParticipantState, RegisterUser, SetUserState, RegisterDataAccount, WriteKV,
     ConfigureRole, AuthorizeRoles, RegisterEventAccount, PublishEvent, DeployContract, UpgradeContract,
     InvokeContract, UpdateLedgerSettings, AddRootCertificate, RevokeCertificate, RegisterNode, SetNodeState,
-    ApproveNodeChange,
+    ApproveNodeChange, ApproveContract, SetContractState,
 ]
 
 OPERATION_CLASSES: dict[OpType, type] = {
@@ -230,7 +252,7 @@ OPERATION_CLASSES: dict[OpType, type] = {
         RegisterParticipant, SetParticipantState, RegisterUser, SetUserState, RegisterDataAccount, WriteKV,
         ConfigureRole, AuthorizeRoles, RegisterEventAccount, PublishEvent, DeployContract, UpgradeContract,
         InvokeContract, UpdateLedgerSettings, AddRootCertificate, RevokeCertificate, RegisterNode, SetNodeState,
-        ApproveNodeChange,
+        ApproveNodeChange, ApproveContract, SetContractState,
     )
 }
 

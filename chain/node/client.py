@@ -6,6 +6,7 @@ import os
 import socket
 from typing import Any, Sequence
 
+from chain.contracts import decode_value
 from chain.crypto import PrivateKey, get_suite
 from chain.ledger.operations import Operation
 from chain.ledger.transaction import Transaction, TxContent
@@ -60,6 +61,23 @@ class NodeClient:
     def wait(self, ledger: str, tx_hash: bytes, timeout_ms: int = 30_000) -> dict[str, Any]:
         """Wait for the outcome of a transaction."""
         return self.call("wait", ledger=ledger, tx_hash=tx_hash, timeout_ms=timeout_ms)  # type: ignore[no-any-return]
+
+    def simulate(self, ledger: str, tx: Transaction, trace: bool = False, gas_limit: int | None = None,
+                 version: int | None = None) -> list[dict[str, Any]]:
+        """Dry-run a signed transaction of contract invocations; contract values come back decoded."""
+        reports = self.call("simulate", ledger=ledger, transaction=tx.encode(), trace=trace, gas_limit=gas_limit, version=version)
+        for report in reports:
+            for name in ("value", "events", "reads", "writes"):
+                report[name] = decode_value(report[name])
+            report["steps"] = [[c, f, line, gas, decode_value(local)] for c, f, line, gas, local in report["steps"]]
+        return reports  # type: ignore[no-any-return]
+
+    def contract(self, ledger: str, name: str, version: int | None = None) -> dict[str, Any]:
+        """A contract's record, IR text and ABI."""
+        info = self.call("contract", ledger=ledger, name=name, version=version)
+        info["code"] = info["code"].decode("utf-8")
+        info["abi"] = decode_value(info["abi"])
+        return info  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Close the connection."""

@@ -7,14 +7,17 @@ from pathlib import Path
 from typing import Callable
 
 from chain.codec.schema import from_cbor
+from chain.contracts import compile_source, decode_value, encode_args
 from chain.crypto import get_suite
 from chain.crypto.keystore import load_key
 from chain.ledger import namespaces as ns
 from chain.ledger.block import BlockHeader, CommitCertificate
 from chain.ledger.model import DataEntry
-from chain.ledger.operations import Operation, PublishEvent, RegisterDataAccount, RegisterEventAccount, WriteKV
+from chain.ledger.operations import (
+    DeployContract, InvokeContract, Operation, PublishEvent, RegisterDataAccount, RegisterEventAccount, WriteKV,
+)
 from chain.ledger.smt import SparseMerkleProof, verify_proof
-from chain.node.client import NodeClient
+from chain.node.client import NodeClient, NodeError
 from chain.node.config import NodeConfig
 from chain.node.netsetup import init_network
 from chain.node.processes import down, node_directories, up
@@ -38,6 +41,29 @@ def _base_port() -> int:
         if _ports_free(base):
             return base
     raise RuntimeError("no free block of ports found for the demo consortium")
+
+
+def _contract_demo(config: NodeConfig, homes: list[Path], password: bytes, say: Callable[[str], None]) -> None:
+    """Deploy the example token (every organisation's admin endorses: the default majority policy), then transfer."""
+    source = Path(__file__).resolve().parents[1] / "contracts" / "examples" / "token.py"
+    admins = [load_key(path, password) for path in sorted((homes[0] / "keys").glob("admin*.key"))]
+    with NodeClient(config.host, config.port) as c:
+        try:
+            c.contract("main", "demo-token")
+            ops: list[Operation] = []
+        except NodeError:
+            ir = compile_source(source.read_text(encoding="utf-8"), source.name).encode()
+            ops = [DeployContract("demo-token", ir, None), InvokeContract("demo-token", "init", encode_args(["Demo", "DMO", 10**6]))]
+        ops.append(InvokeContract("demo-token", "transfer", encode_args(["retailer-1", 25])))
+        tx = c.build("main", ops, admins if len(ops) > 1 else admins[:1])
+        c.submit("main", [tx])
+        receipt = c.wait("main", tx.hash).get("receipt", {})
+        results = decode_value(receipt["result"]) if receipt.get("result") else []
+        balance = c.simulate("main", c.build("main", [InvokeContract("demo-token", "balance_of", encode_args(["retailer-1"]))],
+                                             admins[:1]))[0]["value"]
+        say(f"   contract     demo-token (chain/contracts/examples/token.py) endorsed by {len(admins)} organisations: "
+            f"transfer {receipt.get('code_name')} in block {receipt.get('height')}, gas {results[-1][1] if results else '?'}; "
+            f"retailer-1 now holds {balance} (dry run)")
 
 
 def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], keep_running: bool) -> None:
@@ -85,6 +111,7 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
         say(f"   state proof  read from {homes[-1].name}: demo-items/sku-0-{stamp} = {entry.value.decode()!r}, verified "
             f"against block {state['height']}'s state root "
             f"({len(from_cbor(CommitCertificate, block['certificate']).votes)} validator signatures)")
+        _contract_demo(first, homes, password, say)
         say(f"   files        {directory} (CA, keys, genesis, one LevelDB ledger per node, logs)")
         if not keep_running:
             return

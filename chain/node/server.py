@@ -44,7 +44,7 @@ class NodeServer:
             "status": self._status, "submit": self._submit, "wait": self._wait, "outcome": self._outcome,
             "block": self._block, "transaction": self._transaction, "state": self._state, "history": self._history,
             "validators": self._validators, "headers": self._headers, "snapshot": self._snapshot,
-            "snapshot_chunk": self._snapshot_chunk,
+            "snapshot_chunk": self._snapshot_chunk, "simulate": self._simulate, "contract": self._contract,
         }
 
     def _ledger(self, params: dict[str, Any]) -> LedgerService:
@@ -93,6 +93,22 @@ class NodeServer:
         if first < 0 or last < first:
             raise RequestError("invalid_argument", "'first' and 'last' must satisfy 0 <= first <= last")
         return svc.headers(first, last)
+
+    async def _simulate(self, params: dict[str, Any]) -> Any:
+        svc = self._ledger(params)
+        tx = _param(params, "transaction", bytes)
+        trace = _param(params, "trace", bool, optional=True) or False
+        gas_limit = _param(params, "gas_limit", int, optional=True)
+        version = _param(params, "version", int, optional=True)
+        if gas_limit is not None and gas_limit <= 0 or version is not None and version < 0:
+            raise RequestError("invalid_argument", "'gas_limit' must be positive and 'version' not negative")
+        return await asyncio.get_running_loop().run_in_executor(svc.executor, svc.simulate, tx, trace, gas_limit, version)
+
+    async def _contract(self, params: dict[str, Any]) -> Any:
+        version = _param(params, "version", int, optional=True)
+        if version is not None and version < 0:
+            raise RequestError("invalid_argument", "'version' must not be negative")
+        return self._ledger(params).contract(_param(params, "name", str), version)
 
     async def _snapshot(self, params: dict[str, Any]) -> Any:
         svc = self._ledger(params)

@@ -9,12 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from chain.consensus.interfaces import ConsensusEngineAPI
+from chain.contracts import ContractError, encode_value
 from chain.consensus.solo import SoloEngine
 from chain.crypto import Address, BatchVerifier, PrivateKey
 from chain.ledger.block import CommitCertificate
 from chain.ledger.chain_store import ChainStore, KVStore, Proposal
 from chain.ledger.errors import LedgerError, ResultCode
+from chain.ledger.execution.contract_host import program_of
+from chain.ledger.execution.overlay import Overlay
 from chain.ledger.receipt import Receipt
+from chain.ledger.simulation import InvocationReport, simulate
+from chain.ledger.transaction import Transaction
 from chain.node.mempool import Mempool
 from chain.node.snapshots import SnapshotFiles
 from chain.timed_wait import wait_done
@@ -28,11 +33,23 @@ MAX_HEADERS = 1_000  # headers (with certificates) per answer
 JOURNAL = b"P"
 
 
+def report_view(report: InvocationReport) -> dict[str, Any]:
+    """A dry run's report for the client protocol: contract values travel as canonical CBOR bytes."""
+    return {
+        "contract": report.contract, "function": report.function, "version": report.version, "ok": report.ok,
+        "value": encode_value(report.value), "gas_used": report.gas_used, "error": report.error,
+        "error_code": report.error_code, "events": encode_value(report.events), "reads": encode_value(report.reads),
+        "writes": encode_value(report.writes), "truncated": report.truncated,
+        "steps": [[s.contract, s.function, s.line, s.gas, encode_value(s.locals)] for s in report.steps],
+    }
+
+
 def receipt_view(receipt: Receipt) -> dict[str, Any]:
     """A receipt as a client sees it."""
     return {
         "tx_hash": receipt.tx_hash, "height": receipt.height, "index": receipt.index, "code": receipt.code,
         "code_name": ResultCode(receipt.code).name, "message": receipt.message, "failed_operation": receipt.failed_operation,
+        "result": receipt.result,
     }
 
 
@@ -250,6 +267,23 @@ class LedgerService:
     def history(self, key: bytes) -> list[list[Any]]:
         """Every (height, value) of a state key."""
         return [[h, v] for h, v in self.chain.state.history(key)]
+
+    def simulate(self, encoded_tx: bytes, trace: bool, gas_limit: int | None, version: int | None) -> list[dict[str, Any]]:
+        """Dry-run a signed transaction of InvokeContract operations on the latest state (nothing is committed)."""
+        tx = Transaction.decode(self.chain.suite, encoded_tx, self.chain.settings().max_tx_bytes)
+        return [report_view(r) for r in simulate(self.chain, tx, trace=trace, gas_limit=gas_limit, version=version)]
+
+    def contract(self, name: str, version: int | None) -> dict[str, Any]:
+        """A contract's record, the IR of its current (or a given) version and that version's ABI."""
+        try:
+            record, program = program_of(Overlay(self.chain.state), name, version)
+        except ContractError as exc:
+            raise LedgerError(str(exc), ResultCode.NOT_FOUND) from None
+        wanted = record.version if version is None else version
+        return {"name": record.name, "version": record.version, "shown_version": wanted, "code_hash": record.code_hash,
+                "owners": list(record.owners), "state": record.state.name,
+                "policy": {"threshold": record.policy.threshold, "participants": list(record.policy.participants)},
+                "code": program.text.encode("utf-8"), "abi": encode_value(program.abi())}
 
     def validators(self) -> list[list[bytes]]:
         """Current validators: [address, public key]."""

@@ -21,8 +21,11 @@ def test_demo_runs_and_reports_each_part(tmp_path: Path) -> None:
     assert "4 BFT validators as separate processes" in out
     assert ": committed in block 1 (SUCCESS)" in out and "verified against block 1's state root" in out
     assert "read from node3" in out and "(3 validator signatures)" in out
+    assert "demo-token (chain/contracts/examples/token.py) endorsed by" in out
+    assert "transfer SUCCESS in block 2" in out and "retailer-1 now holds 25 (dry run)" in out
     again = subprocess.run([sys.executable, "-m", "chain.demo"], capture_output=True, text=True, timeout=240,
                            env={"CHAIN_DEMO_DIR": str(tmp_path), "CHAIN_DEMO_ONESHOT": "1", "PATH": "/usr/bin:/bin"},
                            cwd=Path(__file__).resolve().parents[2])
     assert again.returncode == 0, again.stderr
-    assert ": committed in block 2 (SUCCESS)" in again.stdout  # a second run reuses the consortium and its ledgers
+    assert ": committed in block 3 (SUCCESS)" in again.stdout  # a second run reuses the consortium and its ledgers
+    assert "retailer-1 now holds 50 (dry run)" in again.stdout

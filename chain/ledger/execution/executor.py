@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from chain.contracts import encode_value
 from chain.crypto import Address, Algorithm, CryptoError, PublicKey
 from chain.ledger import namespaces as ns
 from chain.ledger.errors import ExecutionFailure, Rejection, ResultCode
@@ -16,9 +17,9 @@ from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import demand_tx_permission, load, settings
 from chain.ledger.model import EntityState, LedgerSettings, Participant, UserRecord
 from chain.ledger.operations import (
-    AddRootCertificate, ApproveNodeChange, AuthorizeRoles, ConfigureRole, DeployContract, InvokeContract, PublishEvent,
+    AddRootCertificate, ApproveContract, ApproveNodeChange, AuthorizeRoles, ConfigureRole, DeployContract, InvokeContract, PublishEvent,
     RegisterDataAccount, RegisterEventAccount, RegisterNode, RegisterParticipant, RegisterUser,
-    RevokeCertificate, SetNodeState, SetParticipantState, SetUserState, UpdateLedgerSettings,
+    RevokeCertificate, SetContractState, SetNodeState, SetParticipantState, SetUserState, UpdateLedgerSettings,
     UpgradeContract, WriteKV,
 )
 from chain.ledger.permissions import TxPermission
@@ -27,7 +28,7 @@ from chain.ledger.transaction import Transaction
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Overlay, TxContext, Any], None]
+Handler = Callable[[Overlay, TxContext, Any], Any]
 
 HANDLERS: dict[type, Handler] = {
     RegisterParticipant: identity.register_participant,
@@ -49,6 +50,8 @@ HANDLERS: dict[type, Handler] = {
     RegisterNode: identity.register_node,
     SetNodeState: identity.set_node_state,
     ApproveNodeChange: membership.approve_node_change,
+    ApproveContract: contracts.approve_contract,
+    SetContractState: contracts.set_contract_state,
 }
 
 
@@ -158,9 +161,12 @@ def run_operations(block_state: Overlay, tx: Transaction, ctx: TxContext, index:
         demand_tx_permission(tx_state, ctx, TxPermission.DIRECT_OPERATION)
     if any(invokes):
         demand_tx_permission(tx_state, ctx, TxPermission.CONTRACT_OPERATION)
+    results: list[object] = []
     for i, op in enumerate(ops):
         try:
-            HANDLERS[type(op)](tx_state, ctx, op)
+            result = HANDLERS[type(op)](tx_state, ctx, op)
+            if result is not None:
+                results.append(result)
         except ExecutionFailure as failure:
             return TxOutcome(Receipt(tx.hash, ctx.block.height, index, int(failure.result), str(failure), i, b""), None)
         except Rejection:
@@ -170,4 +176,5 @@ def run_operations(block_state: Overlay, tx: Transaction, ctx: TxContext, index:
             message = f"internal error in {type(op).__name__}: {type(exc).__name__}"
             return TxOutcome(Receipt(tx.hash, ctx.block.height, index, int(ResultCode.INTERNAL_ERROR), message, i, b""), None)
     tx_state.merge_into(block_state)
-    return TxOutcome(Receipt(tx.hash, ctx.block.height, index, int(ResultCode.SUCCESS), "", None, b""), None)
+    encoded = encode_value(results) if results else b""
+    return TxOutcome(Receipt(tx.hash, ctx.block.height, index, int(ResultCode.SUCCESS), "", None, encoded), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from chain.codec import encode
+from chain.contracts import decode_value
 from chain.ledger import namespaces as ns
 from chain.ledger.errors import ResultCode
 from chain.ledger.model import EntityState
@@ -11,6 +12,7 @@ from chain.ledger.operations import (
     InvokeContract, DeployContract, PublishEvent, RegisterDataAccount, RegisterEventAccount, SetUserState, WriteKV,
 )
 from chain.ledger.transaction import Transaction
+from tests.chain.ledger.contract_code import COUNTER, ORG1_ONLY
 
 
 def test_successful_write_is_readable_with_its_version(ledger) -> None:  # type: ignore[no-untyped-def]
@@ -93,10 +95,12 @@ def test_events_get_consecutive_sequence_numbers(ledger) -> None:  # type: ignor
     assert r2.code == ResultCode.SEQUENCE_CONFLICT
 
 
-def test_contract_invocation_fails_clearly_until_the_engine_exists(ledger) -> None:  # type: ignore[no-untyped-def]
-    assert ledger.run([DeployContract("c1", b"ir")])[0].success
-    receipt, _ = ledger.run([InvokeContract("c1", "f", encode([]))])
-    assert receipt.code == ResultCode.CONTRACT_ENGINE_UNAVAILABLE
+def test_contract_invocation_runs_in_the_vm_and_records_the_result(ledger) -> None:  # type: ignore[no-untyped-def]
+    assert ledger.run([DeployContract("c1", COUNTER, ORG1_ONLY)])[0].success
+    receipt, _ = ledger.run([InvokeContract("c1", "bump", encode([5]))])
+    assert receipt.success
+    value, gas = decode_value(receipt.result)[0]
+    assert value == 5 and gas > 0
 
 
 def test_invalid_names_fail_with_a_clear_reason(ledger) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,8 @@ def register_event_account(state: Overlay, ctx: TxContext, op: RegisterEventAcco
     """Create an event account owned by the endorsers."""
     demand(state, ctx, LedgerPermission.REGISTER_EVENT_ACCOUNT, "registering an event account")
     check_name(op.name, "event account name")
+    if op.name.startswith("contract:"):
+        raise ExecutionFailure("event account names starting with 'contract:' are reserved for contract events", ResultCode.INVALID_ARGUMENT)
     if load(state, ns.event_account_key(op.name), EventAccount) is not None:
         raise ExecutionFailure(f"event account {op.name!r} already exists", ResultCode.ALREADY_EXISTS)
     store(state, ns.event_account_key(op.name), EventAccount(op.name, ctx.signer_addresses, ctx.block.height))
