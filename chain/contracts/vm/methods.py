@@ -49,8 +49,7 @@ def _list_extend(m: Meter, obj: list[Any], other: Any) -> None:
 def _seq_index(m: Meter, obj: Any, value: Any) -> int:
     m.charge(len(obj))
     if type(value) in (list, tuple, dict):
-        check_depth(value)
-        check_depth(obj)
+        m.charge(check_depth(value) + check_depth(obj))
     if value not in obj:
         raise ContractRuntimeError(f"{show(value)} is not in the {type_name(obj)}")
     return obj.index(value)  # type: ignore[no-any-return]
@@ -59,8 +58,7 @@ def _seq_index(m: Meter, obj: Any, value: Any) -> int:
 def _seq_count(m: Meter, obj: Any, value: Any) -> int:
     m.charge(len(obj))
     if type(value) in (list, tuple, dict):
-        check_depth(value)
-        check_depth(obj)
+        m.charge(check_depth(value) + check_depth(obj))
     return obj.count(value)  # type: ignore[no-any-return]
 
 
@@ -75,7 +73,7 @@ def _copy(m: Meter, obj: Any) -> Any:
 
 
 def _dict_get(m: Meter, obj: dict[Any, Any], key: Any, default: Any = None) -> Any:
-    return obj.get(hashable_key(key), default)
+    return obj.get(hashable_key(m, key), default)
 
 
 def _dict_view(kind: str) -> Callable[[Meter, dict[Any, Any]], list[Any]]:
@@ -87,7 +85,7 @@ def _dict_view(kind: str) -> Callable[[Meter, dict[Any, Any]], list[Any]]:
 
 
 def _dict_pop(m: Meter, obj: dict[Any, Any], *args: Any) -> Any:
-    key = hashable_key(args[0]) if args else None
+    key = hashable_key(m, args[0]) if args else None
     if not args:
         raise ContractRuntimeError("dict.pop() needs a key")
     if key not in obj:
@@ -98,7 +96,7 @@ def _dict_pop(m: Meter, obj: dict[Any, Any], *args: Any) -> Any:
 
 
 def _dict_setdefault(m: Meter, obj: dict[Any, Any], key: Any, default: Any) -> Any:
-    hashable_key(key)
+    hashable_key(m, key)
     if key not in obj:
         if len(obj) >= m.limits.max_items:
             raise too_big("dict")
@@ -138,7 +136,10 @@ def _split(m: Meter, obj: Any, *args: Any) -> list[Any]:
     limit = args[1] if len(args) > 1 else -1
     if type(limit) is not int:
         raise ContractRuntimeError("split() limit must be an integer")
+    m.charge(len(obj) >> 4)
     parts = obj.split(sep, limit)
+    if len(parts) > m.limits.max_items:
+        raise too_big("split() result")
     m.alloc(1 + len(parts) + len(obj) // 16)
     return parts  # type: ignore[no-any-return]
 
@@ -172,7 +173,9 @@ def _lower(m: Meter, obj: Any) -> Any:
 def _strip(m: Meter, obj: Any, *args: Any) -> Any:
     if args:
         _text_arg(args[0], obj, "strip")
-    return obj.strip(*args)
+    r = obj.strip(*args)
+    account_size(m, r)
+    return r
 
 
 def _replace(m: Meter, obj: Any, old: Any, new: Any) -> Any:
@@ -189,6 +192,7 @@ def _replace(m: Meter, obj: Any, old: Any, new: Any) -> Any:
 
 
 def _find(m: Meter, obj: Any, sub: Any) -> int:
+    m.charge(len(obj) >> 4)
     return obj.find(_text_arg(sub, obj, "find"))  # type: ignore[no-any-return]
 
 
@@ -214,6 +218,7 @@ def _hex(m: Meter, obj: bytes) -> str:
 
 
 def _isdigit(m: Meter, obj: str) -> bool:
+    m.charge(len(obj) >> 4)
     return obj.isascii() and obj.isdigit()
 
 

@@ -23,19 +23,23 @@ def check_int(m: Meter, value: int) -> int:
     return value
 
 
-def check_depth(value: Any) -> None:
-    """Refuse containers nested deeper than MAX_VALUE_DEPTH before an operation recurses into them."""
+def check_depth(value: Any) -> int:
+    """Refuse containers nested deeper than MAX_VALUE_DEPTH before an operation recurses into them; return the items seen."""
     stack = [(value, 0)]
+    seen = 0
     while stack:
         item, depth = stack.pop()
         if depth > MAX_VALUE_DEPTH:
             raise LimitExceeded(f"value nests deeper than {MAX_VALUE_DEPTH} levels", None, "memory")
         tp = type(item)
         if tp is list or tp is tuple:
+            seen += len(item)
             stack.extend((child, depth + 1) for child in item if type(child) in _CONTAINERS)
         elif tp is dict:
+            seen += len(item)
             stack.extend((child, depth + 1) for child in item.values() if type(child) in _CONTAINERS)
             stack.extend((child, depth + 1) for child in item if type(child) is tuple)
+    return seen
 
 
 def account_size(m: Meter, value: Any) -> None:
@@ -141,39 +145,42 @@ def bitand(m: Meter, a: Any, b: Any) -> Any:
     return _numeric(a, "&") & _numeric(b, "&") if not (type(a) is bool and type(b) is bool) else a & b
 
 
-def _compared(a: Any, b: Any) -> None:
-    if type(a) in _CONTAINERS and type(b) in _CONTAINERS:
-        check_depth(a)
-        check_depth(b)
+def _compared(m: Meter, a: Any, b: Any) -> None:
+    """Pay for (and bound the recursion of) comparisons whose cost grows with the operands."""
+    ta, tb = type(a), type(b)
+    if ta in _CONTAINERS and tb in _CONTAINERS:
+        m.charge(check_depth(a) + check_depth(b))
+    elif (ta is str or ta is bytes) and ta is tb:
+        m.charge((len(a) + len(b)) >> 10)
 
 
 def eq(m: Meter, a: Any, b: Any) -> bool:
-    _compared(a, b)
+    _compared(m, a, b)
     return bool(a == b)
 
 
 def ne(m: Meter, a: Any, b: Any) -> bool:
-    _compared(a, b)
+    _compared(m, a, b)
     return bool(a != b)
 
 
 def lt(m: Meter, a: Any, b: Any) -> bool:
-    _compared(a, b)
+    _compared(m, a, b)
     return bool(a < b)
 
 
 def le(m: Meter, a: Any, b: Any) -> bool:
-    _compared(a, b)
+    _compared(m, a, b)
     return bool(a <= b)
 
 
 def gt(m: Meter, a: Any, b: Any) -> bool:
-    _compared(a, b)
+    _compared(m, a, b)
     return bool(a > b)
 
 
 def ge(m: Meter, a: Any, b: Any) -> bool:
-    _compared(a, b)
+    _compared(m, a, b)
     return bool(a >= b)
 
 
@@ -182,10 +189,11 @@ def contains(m: Meter, a: Any, b: Any) -> bool:
     if tb not in (str, bytes, list, tuple, dict, range):
         raise ContractRuntimeError(f"`in` needs a str, bytes, list, tuple, dict or range, not {type_name(b)}")
     if type(a) in _CONTAINERS:
-        check_depth(a)
-        check_depth(b)
+        m.charge(check_depth(a) + check_depth(b))
     if tb is list or tb is tuple:
         m.charge(len(b))
+    elif tb is str or tb is bytes:
+        m.charge(len(b) >> 6)
     return a in b
 
 
@@ -224,13 +232,13 @@ UNARY: dict[str, Callable[[Meter, Any], Any]] = {"neg": neg, "pos": pos, "invert
 # items
 
 
-def hashable_key(value: Any) -> Any:
-    """Refuse dict keys that are not int, str, bytes, bool, None or tuples of these."""
+def hashable_key(m: Meter, value: Any) -> Any:
+    """Refuse dict keys that are not int, str, bytes, bool, None or tuples of these (paying for hashing a tuple)."""
     tp = type(value)
     if tp is tuple:
-        check_depth(value)
+        m.charge(check_depth(value))
         for item in value:
-            hashable_key(item)
+            hashable_key(m, item)
     elif tp is list or tp is dict:
         raise ContractRuntimeError(f"a {type_name(value)} cannot be a key")
     return value
@@ -239,7 +247,7 @@ def hashable_key(value: Any) -> Any:
 def index(m: Meter, obj: Any, key: Any) -> Any:
     tp = type(obj)
     if tp is dict:
-        hashable_key(key)
+        hashable_key(m, key)
         if key not in obj:
             raise ContractRuntimeError(f"key {show(key)} is not in the dict")
         return obj[key]
@@ -255,7 +263,7 @@ def index(m: Meter, obj: Any, key: Any) -> Any:
 def setitem(m: Meter, obj: Any, key: Any, value: Any) -> None:
     tp = type(obj)
     if tp is dict:
-        hashable_key(key)
+        hashable_key(m, key)
         if key not in obj:
             if len(obj) >= m.limits.max_items:
                 raise too_big("dict")
@@ -271,7 +279,7 @@ def setitem(m: Meter, obj: Any, key: Any, value: Any) -> None:
 def delitem(m: Meter, obj: Any, key: Any) -> None:
     tp = type(obj)
     if tp is dict:
-        hashable_key(key)
+        hashable_key(m, key)
         if key not in obj:
             raise ContractRuntimeError(f"key {show(key)} is not in the dict")
         del obj[key]
@@ -317,7 +325,7 @@ def new_dict(m: Meter, items: list[Any]) -> dict[Any, Any]:
     m.alloc(1 + len(items) // 2)
     out: dict[Any, Any] = {}
     for i in range(0, len(items), 2):
-        out[hashable_key(items[i])] = items[i + 1]
+        out[hashable_key(m, items[i])] = items[i + 1]
     return out
 
 
@@ -333,13 +341,15 @@ def concat(m: Meter, parts: list[Any]) -> str:
 # builtins
 
 
-def _iterable_size(m: Meter, value: Any, what: str) -> int:
+def _iterable_size(m: Meter, value: Any, what: str, materialize: bool = False) -> int:
     if type(value) not in _SIZED:
         raise ContractRuntimeError(f"{what}() needs a list, tuple, dict, str, bytes or range, not {type_name(value)}")
     try:
         size = len(value)
     except OverflowError:
         raise LimitExceeded(f"{what}() over a range too large", None, "gas") from None
+    if materialize and size > m.limits.max_items:
+        raise too_big(f"{what}() result")
     m.charge(size)
     return size
 
@@ -362,7 +372,8 @@ def _extreme(m: Meter, args: tuple[Any, ...], pick: Callable[..., Any], what: st
     size = _iterable_size(m, items, what)
     if size == 0:
         raise ContractRuntimeError(f"{what}() of an empty sequence")
-    check_depth(items if type(items) is not range else ())
+    if type(items) is not range:
+        m.charge(check_depth(items))
     return pick(items)
 
 
@@ -384,15 +395,16 @@ def b_range(m: Meter, *args: Any) -> range:
 
 
 def b_sorted(m: Meter, value: Any) -> list[Any]:
-    size = _iterable_size(m, value, "sorted")
-    check_depth(value if type(value) is not range else ())
+    size = _iterable_size(m, value, "sorted", materialize=True)
+    if type(value) is not range:
+        m.charge(check_depth(value))
     m.alloc(1 + size)
     m.charge(size * max(1, size.bit_length()))
     return sorted(value)
 
 
 def b_reversed(m: Meter, value: Any) -> list[Any]:
-    size = _iterable_size(m, value, "reversed")
+    size = _iterable_size(m, value, "reversed", materialize=True)
     if type(value) is dict:
         raise ContractRuntimeError("reversed() of a dict is not allowed")
     m.alloc(1 + size)
@@ -418,13 +430,13 @@ def b_all(m: Meter, value: Any) -> bool:
 
 
 def b_enumerate(m: Meter, value: Any) -> list[tuple[int, Any]]:
-    size = _iterable_size(m, value, "enumerate")
+    size = _iterable_size(m, value, "enumerate", materialize=True)
     m.alloc(1 + 2 * size)
     return list(enumerate(value))
 
 
 def b_zip(m: Meter, *args: Any) -> list[tuple[Any, ...]]:
-    size = min(_iterable_size(m, a, "zip") for a in args)
+    size = min(_iterable_size(m, a, "zip", materialize=True) for a in args)
     m.alloc(1 + 2 * size)
     return list(zip(*args))
 
@@ -476,9 +488,7 @@ def b_bytes(m: Meter, value: Any) -> bytes:
 
 
 def b_list(m: Meter, value: Any = ()) -> list[Any]:
-    size = _iterable_size(m, value, "list")
-    if size > m.limits.max_items:
-        raise too_big("list")
+    size = _iterable_size(m, value, "list", materialize=True)
     m.alloc(1 + size)
     return list(value)
 
@@ -501,7 +511,7 @@ def b_dict(m: Meter, value: Any = None) -> dict[Any, Any]:
     for pair in value:
         if type(pair) not in (list, tuple) or len(pair) != 2:
             raise ContractRuntimeError("dict() needs (key, value) pairs")
-        out[hashable_key(pair[0])] = pair[1]
+        out[hashable_key(m, pair[0])] = pair[1]
     return out
 
 

@@ -239,13 +239,19 @@ def _constant(node: Any) -> Any:
     raise IRError(f"{node!r} is not a constant")
 
 
-def map_key(prefix: bytes, key: Any) -> bytes:
-    """The storage key of a map entry: prefix, NUL, canonical CBOR of the key."""
-    ops.hashable_key(key)
+MAX_KEY_BYTES = 1024
+
+
+def map_key(m: Meter, prefix: bytes, key: Any) -> bytes:
+    """The storage key of a map entry: prefix, NUL, canonical CBOR of the key (at most MAX_KEY_BYTES)."""
+    ops.hashable_key(m, key)
     try:
-        return prefix + encode_value(key)
+        raw = encode_value(key)
     except ValueEncodingError as exc:
         raise ContractRuntimeError(f"map key: {exc.message}") from None
+    if len(raw) > MAX_KEY_BYTES:
+        raise ContractRuntimeError(f"a map key is {len(raw)} bytes encoded; the limit is {MAX_KEY_BYTES}")
+    return prefix + raw
 
 
 _ARITY: dict[str, tuple[int, int]] = {op: (low, high) for op, low, high in dialect.BUILTINS.values()}
@@ -376,7 +382,7 @@ class _FunctionBuilder:
             v = value(f)
             raw = _encoded(m, v, m.limits.value_bytes, "a stored value")
             m.charge(GAS_STORE + GAS_STORE_BYTE * len(raw))
-            c.host.store(c.contract, map_key(prefix, k), raw)
+            c.host.store(c.contract, map_key(m, prefix, k), raw)
             if m.accesses is not None:
                 m.accesses.append(("write", c.contract, [name, k], v))
 
@@ -391,7 +397,7 @@ class _FunctionBuilder:
             m, c = f[0], f[1]
             k = key(f)
             m.charge(GAS_STORE)
-            c.host.store(c.contract, map_key(prefix, k), None)
+            c.host.store(c.contract, map_key(m, prefix, k), None)
             if m.accesses is not None:
                 m.accesses.append(("delete", c.contract, [name, k], None))
 
@@ -657,7 +663,7 @@ class _FunctionBuilder:
             m, c = f[0], f[1]
             k = key(f)
             m.charge(GAS_LOAD)
-            raw = c.host.load(c.contract, map_key(prefix, k))
+            raw = c.host.load(c.contract, map_key(m, prefix, k))
             if raw is None:
                 value = default
             else:
@@ -679,7 +685,7 @@ class _FunctionBuilder:
             m, c = f[0], f[1]
             k = key(f)
             m.charge(GAS_LOAD)
-            present = c.host.load(c.contract, map_key(prefix, k)) is not None
+            present = c.host.load(c.contract, map_key(m, prefix, k)) is not None
             if m.accesses is not None:
                 m.accesses.append(("read", c.contract, [name, k], present))
             return present
@@ -736,7 +742,7 @@ class _FunctionBuilder:
                     if len(out) >= m.limits.max_items:
                         raise ops.too_big("dict")
                     m.alloc(1)
-                    out[ops.hashable_key(key(f))] = value(f)
+                    out[ops.hashable_key(m, key(f))] = value(f)
             return out
 
         return run, 0
@@ -794,8 +800,8 @@ class _FunctionBuilder:
         def run(f: list[Any]) -> bytes | None:
             m, c = f[0], f[1]
             k = key(f)
-            if type(k) is not str:
-                raise ContractRuntimeError("data account keys are str")
+            if type(k) is not str or not 0 < len(k.encode("utf-8")) <= MAX_KEY_BYTES:
+                raise ContractRuntimeError(f"data account keys are str of 1..{MAX_KEY_BYTES} bytes")
             m.charge(GAS_LOAD)
             value = c.host.read_data(c.contract, account, k)
             if value is not None:

@@ -1,7 +1,7 @@
 """What execution knows about the block and the transaction: never the wall clock."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from chain.crypto import CryptoSuite
@@ -15,6 +15,20 @@ def block_time(timestamp_ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=timestamp_ms)
 
 
+#: Contract gas one block may spend in total (about 5-10 s of execution on one core at worst): later
+#: invocations in the block fail with LIMIT_EXCEEDED, the same way on every node.
+BLOCK_GAS = 50_000_000
+
+
+class GasBudget:
+    """Contract gas left in the block being executed (mutable: invocations spend it in block order)."""
+
+    __slots__ = ("remaining",)
+
+    def __init__(self, remaining: int | None = None) -> None:
+        self.remaining = BLOCK_GAS if remaining is None else remaining
+
+
 @dataclass(frozen=True)
 class BlockContext:
     """The block being built or replayed."""
@@ -22,6 +36,7 @@ class BlockContext:
     suite: CryptoSuite
     height: int
     timestamp_ms: int
+    gas: GasBudget = field(default_factory=GasBudget, compare=False)
 
     @property
     def time(self) -> datetime:

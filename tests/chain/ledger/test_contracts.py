@@ -144,3 +144,18 @@ def test_contract_writes_data_accounts_with_the_invokers_authority(ledger) -> No
 def test_contract_event_accounts_are_reserved(ledger) -> None:  # type: ignore[no-untyped-def]
     receipt, _ = ledger.run([RegisterEventAccount("contract:counter")])
     assert receipt.code == ResultCode.INVALID_ARGUMENT and "reserved" in receipt.message
+
+
+def test_a_block_stops_running_contracts_once_its_gas_budget_is_spent(ledger, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from chain.ledger.execution import context
+
+    ledger.run([DeployContract("counter", COUNTER, ORG1_ONLY)])
+    monkeypatch.setattr(context, "BLOCK_GAS", 1_000)
+    txs = [ledger.tx([InvokeContract("counter", "bump", encode_args([1]))]) for _ in range(6)]
+    receipts = ledger.block(*txs).receipts
+    codes = [r.code for r in receipts]
+    assert codes[0] == ResultCode.SUCCESS and codes[-1] == ResultCode.LIMIT_EXCEEDED
+    assert "contract gas" in receipts[-1].message
+    spent = sum(decode_value(r.result)[0][1] for r in receipts if r.success)
+    assert spent <= 1_000
+    assert _bump(ledger, 1)[0].success  # the next block has a fresh budget

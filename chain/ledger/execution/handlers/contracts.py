@@ -12,7 +12,7 @@ from chain.contracts import ContractError, IRError, LimitExceeded, execute, load
 from chain.contracts.host import Environment
 from chain.ledger import namespaces as ns
 from chain.ledger.errors import ExecutionFailure, Rejection, ResultCode
-from chain.ledger.execution.context import TxContext
+from chain.ledger.execution.context import BLOCK_GAS, TxContext
 from chain.ledger.execution.contract_host import LedgerHost, origin_of, program_of
 from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import (
@@ -163,7 +163,13 @@ def invoke_contract(state: Overlay, ctx: TxContext, op: InvokeContract) -> list[
         _, program = program_of(state, op.name)
     except ContractError as exc:
         raise ExecutionFailure(str(exc), ResultCode.CONTRACT_ERROR) from None
-    outcome = execute(program, LedgerHost(state, ctx), environment(ctx), op.name, op.function, op.args)
+    budget = ctx.block.gas
+    if budget.remaining <= 0:
+        raise ExecutionFailure(f"this block's contract gas ({BLOCK_GAS}) is spent; submit again for a later block",
+                               ResultCode.LIMIT_EXCEEDED)
+    outcome = execute(program, LedgerHost(state, ctx), environment(ctx), op.name, op.function, op.args,
+                      gas_limit=budget.remaining)
+    budget.remaining -= outcome.gas_used
     if outcome.error is not None:
         code = ResultCode.LIMIT_EXCEEDED if isinstance(outcome.error, LimitExceeded) else ResultCode.CONTRACT_ERROR
         raise ExecutionFailure(f"{op.name}.{op.function}: {outcome.error}", code)
