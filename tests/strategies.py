@@ -102,3 +102,52 @@ def membership_scenarios(nodes: int, endorsers: int, max_steps: int = 8) -> st.S
         st.lists(st.integers(min_value=0, max_value=endorsers - 1), min_size=1, max_size=endorsers, unique=True).map(tuple),
     )
     return st.lists(step, min_size=1, max_size=max_steps)
+
+
+# --- chain.contracts: generated contracts and their inputs --------------------
+
+_TERMS = ["a", "b", "x", "len(s)", "m[a % 5]", "m[s]", "0", "1", "7", "-3", "2**70"]
+
+
+def _term() -> st.SearchStrategy[str]:
+    return st.sampled_from(_TERMS)
+
+
+def _contract_statement() -> st.SearchStrategy[str]:
+    """One statement (possibly a two-line block) over the locals a, b, s, x, the map m and the event E."""
+    op = st.sampled_from(["+", "-", "*"])
+    safe_div = st.sampled_from(["//", "%"])
+    return st.one_of(
+        st.builds(lambda t, o: f"x = x {o} {t}", _term(), op),
+        st.builds(lambda t, o: f"x = x {o} (abs({t}) + 1)", _term(), safe_div),
+        st.builds(lambda k, t: f"m[{k}] = {t}", st.sampled_from(["a % 5", "s", "x % 3"]), _term()),
+        st.builds(lambda t, u: f"if {t} > {u}:\n        x = x + 1\n    else:\n        x = x - {u}", _term(), _term()),
+        st.builds(lambda n, t: f"for i in range({n}):\n        x = x + i * {t}", st.integers(0, 6), _term()),
+        st.builds(lambda t: f"l = [a, b, {t}]\n    l.append(x)\n    x = x + sum(l) + len(sorted(l))", _term()),
+        st.builds(lambda t: f"d = {{s: a, 'k': {t}}}\n    d[str(b)] = x\n    x = x + len(d) + len(list(d.keys()))", _term()),
+        st.builds(lambda t: f"emit(E, k=s, v={t})", _term()),
+        st.builds(lambda c: f"require(x % 11 != {c}, \"unlucky\")", st.integers(0, 10)),
+        st.just("x = x ** 3"),
+        st.just("s = s + str(x % 1000)"),
+        st.just("if (a % 5) in m:\n        del m[a % 5]"),
+    )
+
+
+def contract_sources(max_statements: int = 8) -> st.SearchStrategy[str]:
+    """A contract in the dialect with one public function `run(a: int, b: int, s: str) -> int` of random statements."""
+    header = (
+        'from contract import Map, emit, event, require\n\n'
+        'm = Map("m", default=0)\nE = event("k", "v")\n\n\n'
+        "def run(a: int, b: int, s: str) -> int:\n    x = a\n"
+    )
+    return st.lists(_contract_statement(), min_size=1, max_size=max_statements).map(
+        lambda stmts: header + "".join(f"    {s}\n" for s in stmts) + "    return x\n"
+    )
+
+
+def contract_inputs(max_calls: int = 6) -> st.SearchStrategy[list[tuple[int, int, str]]]:
+    """Arguments for successive calls of `run`."""
+    return st.lists(
+        st.tuples(st.integers(-(2**80), 2**80), st.integers(-100, 100), st.text("abcxyz", max_size=6)),
+        min_size=1, max_size=max_calls,
+    )

@@ -9,9 +9,22 @@ from typing import Any
 import click
 
 from chain.cli.errors import register_expected
-from chain.cli.node import _client, committed, json_option, ledger_option, node_option, submit_and_wait
+from chain.cli.node import (
+    _client,
+    committed,
+    json_option,
+    ledger_option,
+    node_option,
+    submit_and_wait,
+)
 from chain.cli.password import get_password, password_file_option
-from chain.contracts import ContractError, compile_source, decode_value, encode_args, load_program
+from chain.contracts import (
+    ContractError,
+    compile_source,
+    decode_value,
+    encode_args,
+    load_program,
+)
 from chain.contracts.ir import dump, parse
 from chain.crypto import get_suite
 from chain.crypto.keystore import load_key

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from chain.contracts.compiler import compile_source
 from chain.contracts.errors import (
-    CompileError, ContractError, ContractFailure, ContractRuntimeError, HostError, IRError, LimitExceeded,
+    CompileError,
+    ContractError,
+    ContractFailure,
+    ContractRuntimeError,
+    HostError,
+    IRError,
+    LimitExceeded,
     ValueEncodingError,
 )
 from chain.contracts.host import Environment, Host

@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chain.contracts import ContractError, LimitExceeded, decode_value, encode_value, execute
+from chain.contracts import (
+    ContractError,
+    LimitExceeded,
+    decode_value,
+    encode_value,
+    execute,
+)
 from chain.contracts.vm.program import UNSET
 from chain.ledger.chain_store import ChainStore
 from chain.ledger.errors import Rejection, ResultCode
@@ -96,8 +102,9 @@ def simulate(chain: ChainStore, tx: Transaction, *, trace: bool = False, gas_lim
     signers = resolve_signers(state, tx, block)
     ctx = TxContext(block, tx.hash, signers, settings(state))
     demand_tx_permission(state, ctx, TxPermission.CONTRACT_OPERATION)
-    reports = []
+    reports: list[InvocationReport] = []
     for op in ops:
+        assert isinstance(op, InvokeContract)
         reports.append(_run(state, ctx, op, trace, gas_limit, version))
         if not reports[-1].ok:
             break

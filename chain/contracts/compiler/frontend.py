@@ -16,7 +16,12 @@ from typing import Any
 from chain.contracts import dialect
 from chain.contracts.errors import CompileError
 from chain.contracts.ir.sexpr import Line, Local, Node, Sym, dump
-from chain.contracts.limits import MAX_FUNCTIONS, MAX_NESTING, MAX_PARAMS, MAX_SOURCE_BYTES
+from chain.contracts.limits import (
+    MAX_FUNCTIONS,
+    MAX_NESTING,
+    MAX_PARAMS,
+    MAX_SOURCE_BYTES,
+)
 
 IR_VERSION = 1
 _REFUSED = {
@@ -202,7 +207,7 @@ def _literal(node: ast.expr, module: _Module) -> Node:
 def _constant(node: ast.Constant) -> Node:
     value = node.value
     if type(value) in (bool, int, bytes) or value is None:
-        return value  # type: ignore[no-any-return]
+        return value  # type: ignore[return-value]
     if type(value) is str:
         try:
             value.encode("utf-8")
@@ -524,7 +529,7 @@ class _FunctionCompiler:
             scope[name.id] = f"{name.id}#{self.hidden}"
         self.scopes.append(scope)
         try:
-            targets: list[Node] = [Local(scope[n.id]) for n in names]  # type: ignore[union-attr]
+            targets: list[Node] = [Local(scope[n.id]) for n in names]  # type: ignore[attr-defined]
             condition: Node = True
             if gen.ifs:
                 condition = self.expr(gen.ifs[0]) if len(gen.ifs) == 1 else [Sym("and"), *[self.expr(c) for c in gen.ifs]]

@@ -89,7 +89,7 @@ def dump(node: Node, indent: int = 0) -> str:
 
 def parse(text: str) -> Node:
     """Parse canonical IR text into a tree; errors name the offending position."""
-    if len(text.encode("utf-8")) > MAX_IR_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_IR_BYTES:
         raise IRError(f"IR is larger than {MAX_IR_BYTES} bytes")
     stack: list[list[Any]] = []
     root: Node = None
@@ -132,7 +132,10 @@ def parse(text: str) -> Node:
 def _value(kind: str | None, match: re.Match[str]) -> Node:
     raw = match.group(kind or "")
     if kind == "str":
-        return str(json.loads(raw))
+        try:
+            return str(json.loads(raw))
+        except ValueError:
+            raise IRError(f"string literal {raw[:40]} has an invalid escape") from None
     if kind == "bytes":
         if len(raw) % 2:
             raise IRError("bytes literal has an odd number of hex digits")

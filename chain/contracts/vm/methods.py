@@ -6,7 +6,13 @@ from typing import Any, Callable
 from chain.contracts.errors import ContractRuntimeError
 from chain.contracts.values import type_name
 from chain.contracts.vm.meter import Meter
-from chain.contracts.vm.ops import show, account_size, too_big, check_depth, hashable_key
+from chain.contracts.vm.ops import (
+    account_size,
+    check_depth,
+    hashable_key,
+    show,
+    too_big,
+)
 
 
 def _list_append(m: Meter, obj: list[Any], value: Any) -> None:
@@ -222,8 +228,8 @@ def _isdigit(m: Meter, obj: str) -> bool:
     return obj.isascii() and obj.isdigit()
 
 
-_SEQ = {"index": _seq_index, "count": _seq_count}
-_TEXT = {"startswith": _startswith, "endswith": _endswith, "split": _split, "join": _join, "upper": _upper,
+_SEQ: dict[str, Callable[..., Any]] = {"index": _seq_index, "count": _seq_count}
+_TEXT: dict[str, Callable[..., Any]] = {"startswith": _startswith, "endswith": _endswith, "split": _split, "join": _join, "upper": _upper,
          "lower": _lower, "strip": _strip, "replace": _replace, "find": _find, "count": _seq_count}
 
 METHODS: dict[type, dict[str, Callable[..., Any]]] = {

@@ -15,14 +15,34 @@ from typing import Any, Callable
 
 from chain.contracts import dialect
 from chain.contracts.errors import (
-    ContractError, ContractFailure, ContractRuntimeError, HostError, IRError, LimitExceeded, ValueEncodingError,
+    ContractError,
+    ContractFailure,
+    ContractRuntimeError,
+    HostError,
+    IRError,
+    LimitExceeded,
+    ValueEncodingError,
 )
 from chain.contracts.host import Environment, Host
 from chain.contracts.ir.sexpr import Line, Local, Sym, parse
 from chain.contracts.limits import (
-    GAS_CALL, GAS_CONTRACT_CALL, GAS_EMIT, GAS_EMIT_BYTE, GAS_LOAD, GAS_STORE, GAS_STORE_BYTE, MAX_FUNCTIONS, MAX_PARAMS,
+    GAS_CALL,
+    GAS_CONTRACT_CALL,
+    GAS_EMIT,
+    GAS_EMIT_BYTE,
+    GAS_LOAD,
+    GAS_STORE,
+    GAS_STORE_BYTE,
+    MAX_FUNCTIONS,
+    MAX_PARAMS,
 )
-from chain.contracts.values import TYPE_NAMES, conforms, decode_value, encode_value, type_name
+from chain.contracts.values import (
+    TYPE_NAMES,
+    conforms,
+    decode_value,
+    encode_value,
+    type_name,
+)
 from chain.contracts.vm import ops
 from chain.contracts.vm.meter import Meter
 from chain.contracts.vm.methods import call_method
@@ -162,7 +182,8 @@ class Program:
         if (len(form) != 8 or not isinstance(form[1], Sym) or form[2] not in ("public", "private")
                 or type(form[3]) is not list or form[3][:1] != ["mode"] or len(form[3]) != 2 or form[3][1] not in ("view", "write")
                 or type(form[4]) is not list or form[4][:1] != ["params"]
-                or type(form[5]) is not list or len(form[5]) != 2 or form[5][0] != "returns" or form[5][1] not in TYPE_NAMES
+                or type(form[5]) is not list or len(form[5]) != 2 or form[5][0] != "returns" or not isinstance(form[5][1], str)
+                or form[5][1] not in TYPE_NAMES
                 or not isinstance(form[6], Line) or type(form[7]) is not list or form[7][:1] != ["do"]):
             raise IRError("a function is (function NAME public|private (mode view|write) (params ...) (returns TYPE) @LINE (do ...))")
         name = str(form[1])
@@ -170,7 +191,7 @@ class Program:
             raise IRError(f"function {name} is defined twice")
         params = []
         for p in form[4][1:]:
-            if type(p) is not list or len(p) != 2 or not isinstance(p[0], Sym) or p[1] not in TYPE_NAMES:
+            if type(p) is not list or len(p) != 2 or not isinstance(p[0], Sym) or not isinstance(p[1], str) or p[1] not in TYPE_NAMES:
                 raise IRError(f"function {name}: a parameter is (NAME TYPE)")
             params.append((str(p[0]), str(p[1])))
         if len(params) > MAX_PARAMS or len({p[0] for p in params}) != len(params):
@@ -227,7 +248,7 @@ def call_function(m: Meter, call: Call, fn: Function, args: list[Any]) -> Any:
 def _type_names(node: list[Any]) -> list[Any]:
     """`none` parses as the None literal; as a type it is the type name "none"."""
     if node[0] == "returns":
-        return [node[0], "none" if node[1] is None else node[1]]
+        return [node[0], *["none" if p is None else p for p in node[1:]]]
     return [node[0], *[[p[0], "none" if p[1] is None else p[1]] if type(p) is list and len(p) == 2 else p for p in node[1:]]]
 
 
@@ -310,7 +331,7 @@ class _FunctionBuilder:
             raise self.fail(f"a statement is (INSTRUCTION @LINE ...), got {node!r}"[:200])
         self.line = line = int(node[1])
         head, args = str(node[0]), node[2:]
-        builder = getattr(self, "_s_" + head.replace("-", "_"), None)
+        builder = None if "_" in head else getattr(self, "_s_" + head.replace("-", "_"), None)
         if builder is None:
             raise self.fail(f"unknown statement {head}")
         run, cost = builder(args)
@@ -352,7 +373,8 @@ class _FunctionBuilder:
         (obj, c1), (key, c2), (value, c3) = (self.expr(a) for a in args)
 
         def run(f: list[Any]) -> None:
-            ops.setitem(f[0], obj(f), key(f), value(f))
+            v = value(f)  # Python evaluates the assigned value before the target's container and key
+            ops.setitem(f[0], obj(f), key(f), v)
 
         return run, c1 + c2 + c3
 
@@ -378,8 +400,8 @@ class _FunctionBuilder:
 
         def run(f: list[Any]) -> None:
             m, c = f[0], f[1]
+            v = value(f)  # Python evaluates the assigned value before the key
             k = key(f)
-            v = value(f)
             raw = _encoded(m, v, m.limits.value_bytes, "a stored value")
             m.charge(GAS_STORE + GAS_STORE_BYTE * len(raw))
             c.host.store(c.contract, map_key(m, prefix, k), raw)
@@ -581,7 +603,7 @@ class _FunctionBuilder:
             builtin = ops.BUILTINS[head]
             getters, cost = self._all(args)
             return (lambda f: builtin(f[0], *[g(f) for g in getters])), cost + GAS_CALL
-        method = getattr(self, "_x_" + head.replace("-", "_"), None)
+        method = None if "_" in head else getattr(self, "_x_" + head.replace("-", "_"), None)
         if method is None:
             raise self.fail(f"unknown instruction {head}")
         return method(args)  # type: ignore[no-any-return]

@@ -11,7 +11,14 @@ from chain.ledger.execution.context import TxContext
 from chain.ledger.execution.handlers.data import write_kv
 from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import has_ledger_permission, is_owner, load, store
-from chain.ledger.model import ContractAccount, DataAccount, DataEntry, EntityState, Event, TopicHead
+from chain.ledger.model import (
+    ContractAccount,
+    DataAccount,
+    DataEntry,
+    EntityState,
+    Event,
+    TopicHead,
+)
 from chain.ledger.operations import WriteKV
 from chain.ledger.permissions import LedgerPermission
 

@@ -16,10 +16,29 @@ from chain.ledger.execution.context import BLOCK_GAS, TxContext
 from chain.ledger.execution.contract_host import LedgerHost, origin_of, program_of
 from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import (
-    check_name, decode_record, demand, endorsing_participants, is_owner, load, require, store,
+    check_name,
+    decode_record,
+    demand,
+    endorsing_participants,
+    is_owner,
+    load,
+    require,
+    store,
 )
-from chain.ledger.model import ContractAccount, ContractApprovals, ContractPolicy, EntityState, Participant
-from chain.ledger.operations import ApproveContract, DeployContract, InvokeContract, SetContractState, UpgradeContract
+from chain.ledger.model import (
+    ContractAccount,
+    ContractApprovals,
+    ContractPolicy,
+    EntityState,
+    Participant,
+)
+from chain.ledger.operations import (
+    ApproveContract,
+    DeployContract,
+    InvokeContract,
+    SetContractState,
+    UpgradeContract,
+)
 from chain.ledger.permissions import LedgerPermission
 
 _APPROVING = (LedgerPermission.DEPLOY_CONTRACT, LedgerPermission.UPGRADE_CONTRACT)
