@@ -27,7 +27,7 @@ from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import load
 from chain.ledger.genesis import GenesisConfig
 from chain.ledger.merkle import ListProof, list_proof, list_root
-from chain.ledger.model import LedgerSettings, Membership, MembershipChange
+from chain.ledger.model import Event, LedgerSettings, Membership, MembershipChange
 from chain.ledger.receipt import Receipt
 from chain.ledger.state_store import KVReader, StateProof, StateStore
 from chain.ledger.transaction import Transaction, TxContent
@@ -43,6 +43,7 @@ BODY = b"B"
 RECEIPTS = b"R"
 CERTIFICATE = b"C"
 TX_INDEX = b"X"
+EVENTS = b"E"  # height(8) -> CBOR array of the state keys of the events a block published, in publication order
 GENESIS_LEDGER_ID = bytes(32)
 GENESIS_NONCE = b"genesis"
 MAX_BLOCK_RECORD = 1 << 30  # block bodies and receipt lists may exceed the codec's 4 MiB default
@@ -121,6 +122,7 @@ class Proposal:
     receipts: list[Receipt]
     rejected: list[tuple[Transaction, Rejection]]
     records: dict[bytes, bytes | None] = field(repr=False)
+    events: list[bytes] = field(default_factory=list, repr=False)
 
     def block_hash(self, suite: CryptoSuite) -> bytes:
         """Hash of the header."""
@@ -207,6 +209,20 @@ class ChainStore:
         if not isinstance(body, list) or len(txs) != len(body):
             raise StoreCorruption(f"block body at height {height} is malformed")
         return txs
+
+    def events(self, height: int) -> list[Event]:
+        """The events block `height` published, in order (none for blocks a restored store never executed)."""
+        raw = self.kv.get(EVENTS + _h(height))
+        if raw is None:
+            return []
+        keys = decode(raw)
+        assert isinstance(keys, list)
+        out = []
+        for key in keys:
+            value = self.state.get(key)
+            if value is not None:
+                out.append(from_cbor(Event, value))
+        return out
 
     def receipts(self, height: int) -> list[Receipt]:
         """The receipts of a committed block."""
@@ -369,7 +385,9 @@ class ChainStore:
             list_root(self.hasher, [r.encode() for r in receipts]),
             root, validators.hash(self.suite), after.hash(self.suite), proposer,
         )
-        return Proposal(header, included, encoded, receipts, rejected, records)
+        event_prefix = bytes([ns.Namespace.EVENT])
+        events = [key for key in overlay.writes if key[:1] == event_prefix]
+        return Proposal(header, included, encoded, receipts, rejected, records, events)
 
     def replay(self, header: BlockHeader, encoded: Sequence[bytes], verifier: Callable[[list[tuple[bytes, bytes, bytes]]], list[bool]] | None = None) -> Proposal:
         """Re-execute a block received or stored elsewhere; raise if anything differs from its header."""
@@ -432,6 +450,8 @@ class ChainStore:
         records = dict(proposal.records)
         records.update(self._block_records(header, proposal.encoded, [t.hash for t in proposal.transactions],
                                            proposal.receipts, certificate))
+        if proposal.events:
+            records[EVENTS + _h(header.height)] = encode(proposal.events, max_size=MAX_BLOCK_RECORD)
         self._write(self.kv, records)
 
     @classmethod

@@ -17,6 +17,7 @@ from chain.ledger.chain_store import ChainStore, KVStore, Proposal
 from chain.ledger.errors import LedgerError, ResultCode
 from chain.ledger.execution.contract_host import program_of
 from chain.ledger.execution.overlay import Overlay
+from chain.ledger.model import Event
 from chain.ledger.receipt import Receipt
 from chain.ledger.simulation import InvocationReport, simulate
 from chain.ledger.transaction import Transaction
@@ -42,6 +43,12 @@ def report_view(report: InvocationReport) -> dict[str, Any]:
         "writes": encode_value(report.writes), "truncated": report.truncated,
         "steps": [[s.contract, s.function, s.line, s.gas, encode_value(s.locals)] for s in report.steps],
     }
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    """A published event as a client sees it (contract events: account `contract:<name>`, content CBOR)."""
+    return {"account": event.account, "topic": event.topic, "sequence": event.sequence, "content": event.content,
+            "publisher": event.publisher, "height": event.height, "tx_hash": event.tx_hash}
 
 
 def receipt_view(receipt: Receipt) -> dict[str, Any]:
@@ -243,7 +250,8 @@ class LedgerService:
         """A committed block with its receipts and certificate."""
         return {"header": self.chain.header(height).encode(), "transactions": self.chain.encoded_transactions(height),
                 "receipts": [receipt_view(r) for r in self.chain.receipts(height)],
-                "certificate": self.chain.certificate(height).encode()}
+                "certificate": self.chain.certificate(height).encode(),
+                "events": [event_view(e) for e in self.chain.events(height)]}
 
     def transaction(self, tx_hash: bytes) -> dict[str, Any]:
         """A committed transaction, its receipt and inclusion proof."""

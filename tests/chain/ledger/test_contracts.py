@@ -159,3 +159,16 @@ def test_a_block_stops_running_contracts_once_its_gas_budget_is_spent(ledger, mo
     spent = sum(decode_value(r.result)[0][1] for r in receipts if r.success)
     assert spent <= 1_000
     assert _bump(ledger, 1)[0].success  # the next block has a fresh budget
+
+
+def test_each_block_lists_the_events_it_published_in_order(ledger) -> None:  # type: ignore[no-untyped-def]
+    ledger.run([DeployContract("counter", COUNTER, ORG1_ONLY), RegisterEventAccount("alerts")])
+    from chain.ledger.operations import PublishEvent
+
+    receipt, _ = ledger.run([PublishEvent("alerts", "t", b"a", None), InvokeContract("counter", "bump", encode_args([2])),
+                             PublishEvent("alerts", "t", b"b", None)])
+    events = ledger.chain.events(receipt.height)
+    assert [(e.account, e.topic, e.sequence) for e in events] == [
+        ("alerts", "t", 0), ("contract:counter", "Bumped", 0), ("alerts", "t", 1)]
+    assert all(e.tx_hash == receipt.tx_hash for e in events)
+    assert ledger.chain.events(receipt.height - 1) == []
