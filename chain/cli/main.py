@@ -21,11 +21,12 @@ def cli(verbose: bool) -> None:
 def _register() -> None:
     from chain.cli.ca import ca
     from chain.cli.contract import contract
+    from chain.cli.gateway import gateway
     from chain.cli.keys import keys
     from chain.cli.net import net
     from chain.cli.node import block, ledger, node, query, tx
 
-    for group in (keys, ca, node, net, tx, query, block, ledger, contract):
+    for group in (keys, ca, node, net, tx, query, block, ledger, contract, gateway):
         cli.add_command(group)
 
 

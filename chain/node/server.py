@@ -45,6 +45,7 @@ class NodeServer:
             "block": self._block, "transaction": self._transaction, "state": self._state, "history": self._history,
             "validators": self._validators, "headers": self._headers, "snapshot": self._snapshot,
             "snapshot_chunk": self._snapshot_chunk, "simulate": self._simulate, "contract": self._contract,
+            "wait_height": self._wait_height,
         }
 
     def _ledger(self, params: dict[str, Any]) -> LedgerService:
@@ -93,6 +94,10 @@ class NodeServer:
         if first < 0 or last < first:
             raise RequestError("invalid_argument", "'first' and 'last' must satisfy 0 <= first <= last")
         return svc.headers(first, last)
+
+    async def _wait_height(self, params: dict[str, Any]) -> Any:
+        timeout = min(_param(params, "timeout_ms", int, optional=True) or 10_000, int(MAX_WAIT_S * 1000)) / 1000
+        return {"height": await self._ledger(params).wait_height(_param(params, "height", int), max(timeout, 0))}
 
     async def _simulate(self, params: dict[str, Any]) -> Any:
         svc = self._ledger(params)

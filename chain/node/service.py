@@ -78,6 +78,7 @@ class LedgerService:
         settings = self.chain.settings()
         self.mempool = Mempool(self.chain.suite, self.chain.ledger_id, verifier.verify)
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._height_waiters: list[asyncio.Future[None]] = []
         self._rejected: OrderedDict[bytes, tuple[int, str]] = OrderedDict()
         self.address = Address.of(node_key.public_key(), self.chain.suite.hash_algorithm)
         self.recovered = self._recover_journal()
@@ -187,7 +188,25 @@ class LedgerService:
         self._wake(settled)
         return height
 
+    async def wait_height(self, height: int, timeout_s: float) -> int:
+        """The ledger height, once it reaches `height` or the timeout passes (a long poll for followers)."""
+        deadline = time.monotonic() + timeout_s
+        while self.chain.height < height:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._height_waiters.append(future)
+            # re-check at least every second: a commit path that does not wake waiters costs latency, never a hang
+            if not await wait_done(future, min(remaining, 1.0)) and future in self._height_waiters:
+                self._height_waiters.remove(future)
+        return self.chain.height
+
     def _wake(self, settled: list[bytes]) -> None:
+        waiting, self._height_waiters = self._height_waiters, []
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
         for tx_hash in settled:
             for future in self._waiters.pop(tx_hash, []):
                 if not future.done():

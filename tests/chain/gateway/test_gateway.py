@@ -1,0 +1,125 @@
+"""The gateway against a real node: submit and wait, proofs checked by the SDK's light client, tokens and read
+permissions, custody, contracts, clear JSON errors, failover past a dead node."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+
+from chain.contracts import compile_source
+from chain.ledger.model import ContractPolicy
+from chain.ledger.operations import ConfigureRole, DeployContract, RegisterDataAccount, WriteKV
+from chain.sdk import ApiError, Client
+from tests.chain.gateway.conftest import Stack
+
+TOKEN = Path(__file__).resolve().parents[3] / "chain" / "contracts" / "examples" / "token.py"
+
+
+def test_openapi_document_lists_every_route(stack: Stack) -> None:
+    doc = requests.get(f"{stack.url}/v1/openapi.json", timeout=10).json()
+    assert doc["openapi"].startswith("3.") and len(doc["paths"]) >= 20
+    assert "/v1/ledgers/{ledger}/transactions" in doc["paths"] and "/v1/ledgers/{ledger}/events" in doc["paths"]
+    for path in doc["paths"].values():
+        for operation in path.values():
+            assert "400" in operation["responses"] or "401" in operation["responses"] or operation["parameters"] == []
+
+
+def test_submit_wait_and_read_with_a_verified_proof(stack: Stack) -> None:
+    client = Client(stack.url, key=stack.admin)
+    outcome = client.send([RegisterDataAccount("orders", ()), WriteKV("orders", "po-1", b"packed", -1)])
+    assert outcome["status"] == "committed" and outcome["receipt"]["code_name"] == "SUCCESS", outcome
+    client.send([WriteKV("orders", "po-1", b"shipped", None)])
+    entry = client.entry("orders", "po-1")
+    assert entry.value == b"shipped" and entry.version == 1 and entry.verified
+    older = client.entry("orders", "po-1", height=entry.height - 1)
+    assert older.value == b"packed"
+    assert client.entry("orders", "missing").value is None  # non-inclusion is proven too
+    history = requests.get(f"{stack.url}/v1/ledgers/main/accounts/orders/entries/po-1/history", timeout=10).json()
+    assert [h["text"] for h in history["history"]] == ["packed", "shipped"]
+    tx_hash = bytes.fromhex(outcome["receipt"]["tx_hash"])
+    assert client.transaction(tx_hash)["verified"]
+
+
+def test_batch_submission_and_outcomes(stack: Stack) -> None:
+    client = Client(stack.url, key=stack.admin)
+    client.send([RegisterDataAccount("batch", ())])
+    txs = [client.build([WriteKV("batch", f"k{i}", b"v", None)]) for i in range(20)]
+    results = client.submit(txs, wait_ms=30_000)
+    assert all(r["accepted"] and r["outcome"]["status"] == "committed" for r in results), results[:2]
+    again = client.submit(txs[:1])[0]
+    assert not again["accepted"] and again["code_name"] == "DUPLICATE"
+
+
+def test_restricted_accounts_need_a_token_with_read_permission(stack: Stack) -> None:
+    admin = Client(stack.url, key=stack.admin)
+    admin.send([ConfigureRole("AUDITOR", 0, 1), RegisterDataAccount("secret", ("AUDITOR",)), WriteKV("secret", "k", b"v", None)])
+    anonymous = requests.get(f"{stack.url}/v1/ledgers/main/accounts/secret/entries/k", timeout=10)
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
+    assert admin.entry("secret", "k").value == b"v"  # the owner, with a token
+    bad = requests.get(f"{stack.url}/v1/ledgers/main/accounts/secret/entries/k", headers={"Authorization": "Bearer nope"},
+                       timeout=10)
+    assert bad.status_code == 401
+
+
+def test_custodial_transactions_and_contracts(stack: Stack) -> None:
+    client = Client(stack.url, key=stack.admin)
+    ir = compile_source(TOKEN.read_text(), "token.py").encode()
+    deployed = client.send([DeployContract("gold", ir, ContractPolicy(1, ("org1",)))])
+    assert deployed["receipt"]["code_name"] == "SUCCESS", deployed
+    headers = {"Authorization": f"Bearer {client.token()}"}
+    init = requests.post(f"{stack.url}/v1/ledgers/main/contracts/gold/invoke", headers=headers, timeout=30,
+                         json={"function": "init", "args": ["Gold", "GLD", 10**30]}).json()
+    assert init["outcome"]["receipt"]["code_name"] == "SUCCESS", init
+    moved = client.invoke("gold", "transfer", "bob", 10**20)
+    assert moved["receipt"]["result"][0]["value"] is True
+    dry = client.simulate("gold", "balance_of", "bob")
+    assert dry["value"] == 10**20 and dry["ok"]
+    traced = client.simulate("gold", "transfer", "carol", 5, trace=True)
+    assert traced["steps"] and all("line" in s for s in traced["steps"])
+    info = requests.get(f"{stack.url}/v1/ledgers/main/contracts/gold", timeout=10).json()
+    assert info["state"] == "NORMAL" and "(contract" in info["ir"]
+    custodial = requests.post(f"{stack.url}/v1/ledgers/main/transactions/custodial", headers=headers, timeout=30,
+                              json={"operations": [{"type": "RegisterEventAccount", "name": "alerts"},
+                                                   {"type": "PublishEvent", "account": "alerts", "topic": "t",
+                                                    "content": "0102", "expected_sequence": None}], "wait_ms": 30000})
+    assert custodial.json()["outcome"]["receipt"]["code_name"] == "SUCCESS", custodial.json()
+
+
+def test_errors_are_json_with_a_code_and_the_field(stack: Stack) -> None:
+    cases = [
+        ("GET", "/v1/ledgers/nope", 404, "ledger"),
+        ("GET", "/v1/ledgers/main/transactions/zz", 400, "tx_hash"),
+        ("GET", "/v1/ledgers/main/blocks/999999999", 404, None),
+        ("POST", "/v1/ledgers/main/transactions", 400, "body"),
+        ("GET", "/v1/ledgers/main/state/07aa", 403, "state_key"),
+        ("POST", "/v1/ledgers/main/transactions/custodial", 401, "Authorization"),
+    ]
+    for method, path, status, field in cases:
+        response = requests.request(method, stack.url + path, timeout=10, data="not json" if method == "POST" else None)
+        body = response.json()
+        assert response.status_code == status, (path, body)
+        assert body["error"]["code"] and "Traceback" not in response.text
+        if field:
+            assert body["error"]["field"] == field, (path, body)
+    refused = requests.post(f"{stack.url}/v1/ledgers/main/transactions", json={"transaction": "00ff"}, timeout=10).json()
+    assert refused["results"][0]["accepted"] is False and refused["results"][0]["code_name"] == "MALFORMED"
+
+
+def test_the_first_configured_node_is_dead_and_requests_still_succeed(stack: Stack) -> None:
+    for _ in range(3):
+        assert requests.get(f"{stack.url}/v1/health", timeout=10).json()["status"] == "ok"
+
+
+def test_a_bad_token_request_is_refused(stack: Stack) -> None:
+    client = Client(stack.url)
+    response = requests.post(f"{stack.url}/v1/auth/tokens", timeout=10, json={
+        "ledger": "main", "public_key": stack.admin.public_key().encode().hex(), "timestamp_ms": 1,
+        "signature": "00"})
+    assert response.status_code in (400, 401)
+    try:
+        client.token()
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a client without a key cannot log in")
+    assert isinstance(ApiError(400, "x", "y"), Exception)
