@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Callable
+
+from waitress import create_server
 
 from chain.codec.schema import from_cbor
 from chain.contracts import compile_source, decode_value, encode_args
@@ -17,12 +20,15 @@ from chain.ledger.operations import (
     DeployContract, InvokeContract, Operation, PublishEvent, RegisterDataAccount, RegisterEventAccount, WriteKV,
 )
 from chain.ledger.smt import SparseMerkleProof, verify_proof
+from chain.sdk import Client
+from chain.gateway import GatewayConfig, create_app
 from chain.node.client import NodeClient, NodeError
 from chain.node.config import NodeConfig
 from chain.node.netsetup import init_network
 from chain.node.processes import down, node_directories, up
 
 DEFAULT_PORT = 7400
+GATEWAY_PORT = 8080
 VALIDATORS = 4
 
 
@@ -33,6 +39,15 @@ def _ports_free(base: int) -> bool:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 return False
+    return True
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
     return True
 
 
@@ -66,6 +81,37 @@ def _contract_demo(config: NodeConfig, homes: list[Path], password: bytes, say: 
             f"retailer-1 now holds {balance} (dry run)")
 
 
+class _GatewayThread:
+    """The gateway served by waitress in a thread of the demo process."""
+
+    def __init__(self, app: object, server: object, url: str) -> None:
+        self.app, self.server, self.url = app, server, url
+
+    def stop(self) -> None:
+        self.app.extensions["gateway"].close()  # type: ignore[attr-defined]
+        self.server.close()  # type: ignore[attr-defined]
+
+
+def _start_gateway(directory: Path, configs: list[NodeConfig], homes: list[Path], password: bytes,
+                   say: Callable[[str], None], stamp: str) -> _GatewayThread:
+    """Serve the gateway on 127.0.0.1:8080 (another free port if taken) over all four nodes; read through it with a proof."""
+    custody = directory / "gateway" / "custody"
+    custody.mkdir(parents=True, exist_ok=True)
+    for key_file in sorted((homes[0] / "keys").glob("admin*.key")):
+        target = custody / key_file.name
+        target.write_bytes(key_file.read_bytes())
+        target.chmod(0o600)
+    app = create_app(GatewayConfig([f"{c.host}:{c.port}" for c in configs], custody, password))
+    port = GATEWAY_PORT if _port_free(GATEWAY_PORT) else 0
+    server = create_server(app, host="127.0.0.1", port=port, threads=48, channel_timeout=300)
+    threading.Thread(target=server.run, name="gateway", daemon=True).start()
+    url = f"http://127.0.0.1:{server.effective_port}"
+    entry = Client(url, "main", key=load_key(homes[0] / "keys" / "admin.key", password)).entry("demo-items", f"sku-1-{stamp}")
+    say(f"   gateway      {url}/v1 (OpenAPI {url}/v1/openapi.json): demo-items/sku-1-{stamp} read through it, "
+        f"proof {'verified' if entry.verified else 'not checked'} by the SDK's light client at block {entry.height}")
+    return _GatewayThread(app, server, url)
+
+
 def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], keep_running: bool) -> None:
     """Create (once) and start four validators, write demo data through one, read it back with a proof from another."""
     if not (directory / "network.json").exists():
@@ -74,6 +120,7 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
     homes = node_directories(directory)
     configs = [NodeConfig.load(h / "node.json") for h in homes]
     started = up(directory, timeout=120)
+    gateway: _GatewayThread | None = None
     try:
         say(f"== consortium: {len(homes)} BFT validators as separate processes (tolerates 1 faulty)")
         for home, config in zip(homes, configs):
@@ -112,6 +159,8 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
             f"against block {state['height']}'s state root "
             f"({len(from_cbor(CommitCertificate, block['certificate']).votes)} validator signatures)")
         _contract_demo(first, homes, password, say)
+        gateway = _start_gateway(directory, configs, homes, password, say, stamp)
+        url = gateway.url
         say(f"   files        {directory} (CA, keys, genesis, one LevelDB ledger per node, logs)")
         if not keep_running:
             return
@@ -122,6 +171,7 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
         say(f"   .venv/bin/chain tx write demo-items my-key my-value --node 127.0.0.1:{configs[2].port} "
             f"--key-file {homes[0]}/keys/admin.key")
         say(f"   kill -9 $(cat {homes[1]}/node.pid)   # commits go on; then: .venv/bin/chain net up --dir {directory}")
+        say(f"   curl {url}/v1/ledgers/main/blocks/latest")
         say("Press Ctrl-C to stop the consortium.")
         try:
             while True:
@@ -129,6 +179,8 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
         except KeyboardInterrupt:
             pass
     finally:
+        if gateway is not None:
+            gateway.stop()
         if started:
             down(directory, timeout=30)
 
