@@ -1,0 +1,206 @@
+"""Gateway benchmark: submissions and reads over HTTP keep-alive through `chain gateway run` on a 4-validator consortium.
+
+python -m bench.gateway [--suite classic] [--seconds 30] [--batch 100] [--readers 100] [--think-ms 0]
+
+1. Start a fresh n-validator consortium as processes (as bench.consensus does) and a gateway process in front of
+   all its nodes (waitress, 64 threads).
+2. Submissions: pre-signed KV writes by 500 users, posted by 4 client processes over keep-alive connections,
+   (a) one transaction per request, (b) --batch per request; committed tx/s over the window, counted from the
+   blocks.
+3. Reads: --readers concurrent clients (4 processes) each loop over GET block/latest, a transaction with its proof
+   and a data entry with its proof, waiting --think-ms between requests; p50/p95/p99 latency and requests/s.
+JSON lines as the other benchmarks.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.consensus import LEDGER, Network, _signers
+from bench.report import emit, log
+from chain.ledger.operations import WriteKV
+from chain.ledger.transaction import Transaction
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_gateway(net: Network) -> tuple[subprocess.Popen[bytes], str]:
+    """`chain gateway run` over every node of the network, as its own process."""
+    port = _free_port()
+    nodes = [arg for c in net.configs for arg in ("--node", f"{c.host}:{c.port}")]
+    proc = subprocess.Popen([sys.executable, "-m", "chain.cli.main", "gateway", "run", *nodes, "--port", str(port),
+                             "--threads", "64"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    import requests
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/v1/health", timeout=2).ok:
+                return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the gateway did not start")
+
+
+def _post_worker(url: str, chunks: list[list[str]], results: Any) -> None:
+    import requests
+
+    session = requests.Session()
+    accepted = 0
+    for chunk in chunks:
+        body = {"transaction": chunk[0]} if len(chunk) == 1 else {"transactions": chunk}
+        response = session.post(f"{url}/v1/ledgers/{LEDGER}/transactions", json=body, timeout=60)
+        accepted += sum(1 for r in response.json()["results"] if r.get("accepted"))
+    results.put(accepted)
+
+
+def submit_load(net: Network, url: str, txs: list[Transaction], per_request: int, processes: int = 4) -> dict[str, float]:
+    """Post all transactions as fast as the gateway takes them; committed tx/s from first post to last commit."""
+    encoded = [t.encode().hex() for t in txs]
+    chunks = [encoded[i:i + per_request] for i in range(0, len(encoded), per_request)]
+    start_height = net.height()
+    queue: Any = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=_post_worker, args=(url, chunks[k::processes], queue)) for k in range(processes)]
+    started = time.monotonic()
+    for w in workers:
+        w.start()
+    accepted = sum(queue.get() for _ in workers)
+    for w in workers:
+        w.join()
+    posted = time.monotonic() - started
+    wanted = {t.hash for t in txs}
+    seen = 0
+    height = start_height
+    last_commit = time.monotonic()
+    deadline = time.monotonic() + 120
+    with net.client(0) as c:
+        while seen < accepted and time.monotonic() < deadline:
+            top = int(c.status(LEDGER)["height"])
+            for h in range(height + 1, top + 1):
+                for raw in c.call("block", ledger=LEDGER, height=h)["transactions"]:
+                    if Transaction.decode(net.suite, raw, 1 << 20).hash in wanted:
+                        seen += 1
+                last_commit = time.monotonic()
+            height = top
+            time.sleep(0.05)
+    elapsed = last_commit - started
+    return {"offered": len(txs), "accepted": accepted, "committed": seen, "post_seconds": round(posted, 2),
+            "seconds": round(elapsed, 2), "committed_per_s": round(seen / elapsed, 1)}
+
+
+def _read_worker(url: str, paths: list[str], threads: int, seconds: float, think_s: float, results: Any) -> None:
+    import threading
+
+    import requests
+
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def loop(offset: int) -> None:
+        session = requests.Session()
+        mine = []
+        i = offset
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            response = session.get(url + paths[i % len(paths)], timeout=30)
+            mine.append(time.perf_counter() - t0)
+            assert response.status_code == 200, response.text[:200]
+            i += 1
+            if think_s:
+                time.sleep(think_s)
+        with lock:
+            latencies.extend(mine)
+
+    pool = [threading.Thread(target=loop, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    results.put(latencies)
+
+
+def read_load(url: str, paths: list[str], readers: int, seconds: float, think_ms: float, processes: int = 4) -> dict[str, float]:
+    """`readers` concurrent keep-alive clients over `processes` processes; latency percentiles."""
+    queue: Any = multiprocessing.Queue()
+    per = [readers // processes + (1 if k < readers % processes else 0) for k in range(processes)]
+    workers = [multiprocessing.Process(target=_read_worker, args=(url, paths, n, seconds, think_ms / 1000, queue))
+               for n in per if n]
+    for w in workers:
+        w.start()
+    latencies = sorted(x for _ in workers for x in queue.get())
+    for w in workers:
+        w.join()
+
+    def pct(p: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
+
+    return {"requests": len(latencies), "requests_per_s": round(len(latencies) / seconds, 1), "p50_ms": pct(0.50),
+            "p95_ms": pct(0.95), "p99_ms": pct(0.99), "mean_ms": round(statistics.fmean(latencies) * 1000, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", choices=["classic", "sm"], default="classic")
+    parser.add_argument("--nodes", type=int, default=4)
+    parser.add_argument("--transactions", type=int, default=30_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--readers", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--think-ms", type=float, default=0)
+    parser.add_argument("--signers", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
+        net = Network(Path(tmp) / "net", args.nodes, args.suite)
+        gateway = None
+        try:
+            keys = _signers(net, args.signers)
+            gateway, url = start_gateway(net)
+            expiry = net.height() + 900
+            log(f"pre-signing {2 * args.transactions} transactions")
+            txs = [net.tx([WriteKV("bench", f"k{i}", b"v%d" % i, None)], keys[i % len(keys)], expiry)
+                   for i in range(2 * args.transactions)]
+            for label, per_request, part in (("single", 1, txs[:args.transactions]), ("batch", args.batch, txs[args.transactions:])):
+                log(f"submitting {len(part)} transactions, {per_request} per request")
+                result = submit_load(net, url, part, per_request)
+                emit("gateway", f"{args.suite}/n{args.nodes}/submit_{label}", result["committed_per_s"], unit="tx/s",
+                     per_request=per_request, **result)
+            with net.client(0) as c:
+                block = c.call("block", ledger=LEDGER, height=net.height())
+            tx_hash = block["receipts"][0]["tx_hash"].hex() if block["receipts"] else None
+            paths = [f"/v1/ledgers/{LEDGER}/blocks/latest", f"/v1/ledgers/{LEDGER}/accounts/bench/entries/k1"]
+            if tx_hash:
+                paths.append(f"/v1/ledgers/{LEDGER}/transactions/{tx_hash}")
+            log(f"reads: {args.readers} clients for {args.seconds:.0f} s, think {args.think_ms:.0f} ms")
+            result = read_load(url, paths, args.readers, args.seconds, args.think_ms)
+            emit("gateway", f"{args.suite}/n{args.nodes}/reads_{args.readers}_clients", result["p95_ms"], unit="ms p95",
+                 think_ms=args.think_ms, **result)
+        finally:
+            if gateway is not None:
+                gateway.send_signal(signal.SIGTERM)
+                gateway.wait(timeout=30)
+            net.stop()
+
+
+
+if __name__ == "__main__":
+    main()
