@@ -37,6 +37,7 @@ from chain.ledger import namespaces as ns
 from chain.ledger.access import can_read_data_account
 from chain.ledger.block import BlockHeader, CommitCertificate
 from chain.ledger.model import (
+    ContractAccount,
     DataAccount,
     DataEntry,
     EntityState,
@@ -524,6 +525,71 @@ def participant(ledger: str, name: str) -> Any:
         raise not_found(f"no participant {name!r}", "name")
     record = from_cbor(Participant, raw)
     return jsonify({"name": record.name, "state": record.state.name, "ca_certificate": record.ca_certificate.hex()})
+
+
+LIST_PARAMS = [Param("after", "query", {"type": "string", "pattern": "^([0-9a-f]{2}){1,2048}$"},
+                     "the 'next' cursor of the previous page", False),
+               Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, "items per page (default 100)", False)]
+
+
+def _page(ledger_name: str, namespace: ns.Namespace, view: Any) -> Any:
+    """One page of a namespace's records, in key order, with the cursor of the next page."""
+    ledger_of(ledger_name)
+    prefix = bytes([namespace])
+    after = request.args.get("after")
+    cursor = None if after is None else hex_bytes(after, "after")
+    if cursor is not None and not cursor.startswith(prefix):
+        raise bad_request("not a cursor of this list", "after")
+    limit = _int_arg("limit", 100, 1, 1000) or 100
+    pairs = _call("scan", ledger=ledger_name, prefix=prefix, after=cursor, limit=limit)
+    return jsonify({"items": [view(value) for _, value in pairs],
+                    "next": pairs[-1][0].hex() if len(pairs) == limit else None})
+
+
+def _user_view(raw: bytes) -> dict[str, Any]:
+    record = from_cbor(UserRecord, raw)
+    return {"address": str(Address.decode(record.address)), "participant": record.participant, "roles": list(record.roles),
+            "state": record.state.name}
+
+
+def _participant_view(raw: bytes) -> dict[str, Any]:
+    record = from_cbor(Participant, raw)
+    return {"name": record.name, "state": record.state.name}
+
+
+def _contract_view(raw: bytes) -> dict[str, Any]:
+    record = from_cbor(ContractAccount, raw)
+    return {"name": record.name, "version": record.version, "code_hash": record.code_hash.hex(), "state": record.state.name}
+
+
+def _revoked_view(raw: bytes) -> dict[str, Any]:
+    record = from_cbor(RevokedCertificate, raw)
+    return {"issuer_fingerprint": record.issuer_fingerprint.hex(), "serial": record.serial.hex(), "reason": record.reason,
+            "height": record.height}
+
+
+@api.route("GET", "/ledgers/{ledger}/users", summary="Registered users, a page at a time", tag="identities",
+           params=[LEDGER, *LIST_PARAMS])
+def users(ledger: str) -> Any:
+    return _page(ledger, ns.Namespace.USER, _user_view)
+
+
+@api.route("GET", "/ledgers/{ledger}/participants", summary="Member organisations, a page at a time", tag="identities",
+           params=[LEDGER, *LIST_PARAMS])
+def participants(ledger: str) -> Any:
+    return _page(ledger, ns.Namespace.PARTICIPANT, _participant_view)
+
+
+@api.route("GET", "/ledgers/{ledger}/contracts", summary="Deployed contracts, a page at a time", tag="contracts",
+           params=[LEDGER, *LIST_PARAMS])
+def contracts(ledger: str) -> Any:
+    return _page(ledger, ns.Namespace.CONTRACT, _contract_view)
+
+
+@api.route("GET", "/ledgers/{ledger}/certificates/revoked", summary="The certificate revocation list, a page at a time",
+           tag="identities", params=[LEDGER, *LIST_PARAMS])
+def revocations(ledger: str) -> Any:
+    return _page(ledger, ns.Namespace.REVOKED_CERTIFICATE, _revoked_view)
 
 
 @api.route("GET", "/ledgers/{ledger}/certificates/roots", summary="Trusted root CA certificates (DER, hex)",

@@ -7,13 +7,24 @@ import time
 from typing import Any
 
 from chain.gateway.errors import ApiError, unavailable
+from chain.ledger.errors import ResultCode
 from chain.node.client import NodeClient, NodeError
 from chain.node.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
 RETRY_DOWN_S = 2.0
-_STATUS = {"not_found": 404, "invalid_argument": 400, "busy": 503, "unknown_method": 501}
+_STATUS = {"not_found": 404, "busy": 503, "mempool_full": 503, "unknown_method": 501, "permission_denied": 403,
+           "unknown_signer": 403, "signer_not_active": 403, "bad_signature": 403}
+#: Every other ledger result code is something wrong with the request.
+_CLIENT_ERRORS = {code.name.lower() for code in ResultCode} | {"invalid_argument"}
+
+
+def status_of(code: str) -> int:
+    """The HTTP status for a node's error code (502 for a failure inside the node)."""
+    if code in _STATUS:
+        return _STATUS[code]
+    return 400 if code in _CLIENT_ERRORS else 502
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -63,7 +74,7 @@ class NodePool:
             try:
                 result = self._client(index).call(method, **params)
             except NodeError as exc:
-                raise ApiError(_STATUS.get(exc.code, 502), exc.code, str(exc)) from None
+                raise ApiError(status_of(exc.code), exc.code, str(exc)) from None
             except (OSError, ProtocolError) as exc:
                 self._drop(index)
                 self._down_until[index] = time.monotonic() + RETRY_DOWN_S

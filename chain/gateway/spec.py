@@ -76,7 +76,7 @@ class Api:
                 responses["200"] = {"description": "server-sent events", "content": {"text/event-stream": {"schema": {"type": "string"}}}}
             else:
                 responses["200"] = {"description": "OK", "content": {"application/json": {"schema": e.response}}}
-            for status in sorted({*e.statuses, 503, *((401,) if e.auth else ())}):
+            for status in sorted({*e.statuses, 503, *((401,) if e.auth else ()), *((403,) if e.body is not None else ())}):
                 responses[str(status)] = {"description": _REASONS.get(status, "error"),
                                           "content": {"application/json": {"schema": ERROR_SCHEMA}}}
             operation: dict[str, Any] = {

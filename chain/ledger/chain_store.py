@@ -298,6 +298,8 @@ class ChainStore:
     def prove_state(self, state_key: bytes, height: int | None = None) -> StateProof:
         """A state value with its proof against the state root of a height (default: latest)."""
         if height is not None:
+            if height > self.height:
+                raise LedgerError(f"no state at height {height}: the ledger is at height {self.height}", ResultCode.NOT_FOUND)
             self._check_pruned(height, "the state at height", 0)
         return self.state.prove(state_key, self.height if height is None else height)
 

@@ -64,9 +64,10 @@ class StateStore:
         """The latest committed value."""
         return self.kv.get(LATEST + state_key)
 
-    def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        """Every latest (state_key, value) whose key starts with prefix, in key order."""
-        for key, value in self.kv.iterate(LATEST + prefix):
+    def scan(self, prefix: bytes, after: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """Every latest (state_key, value) whose key starts with prefix (and sorts after `after`), in key order."""
+        start = None if after is None else LATEST + after + b"\x00"
+        for key, value in self.kv.iterate(LATEST + prefix, start=start):
             yield key[len(LATEST):], value
 
     def get_at(self, state_key: bytes, height: int) -> bytes | None:

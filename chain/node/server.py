@@ -45,7 +45,7 @@ class NodeServer:
             "block": self._block, "transaction": self._transaction, "state": self._state, "history": self._history,
             "validators": self._validators, "headers": self._headers, "snapshot": self._snapshot,
             "snapshot_chunk": self._snapshot_chunk, "simulate": self._simulate, "contract": self._contract,
-            "wait_height": self._wait_height,
+            "wait_height": self._wait_height, "scan": self._scan,
         }
 
     def _ledger(self, params: dict[str, Any]) -> LedgerService:
@@ -94,6 +94,15 @@ class NodeServer:
         if first < 0 or last < first:
             raise RequestError("invalid_argument", "'first' and 'last' must satisfy 0 <= first <= last")
         return svc.headers(first, last)
+
+    async def _scan(self, params: dict[str, Any]) -> Any:
+        prefix = _param(params, "prefix", bytes)
+        after = _param(params, "after", bytes, optional=True)
+        limit = _param(params, "limit", int, optional=True) or 100
+        if not prefix or not 1 <= limit <= 1000 or after is not None and not after.startswith(prefix):
+            raise RequestError("invalid_argument", "'prefix' must be non-empty, 'limit' 1..1000, 'after' under the prefix")
+        svc = self._ledger(params)
+        return await asyncio.get_running_loop().run_in_executor(svc.executor, svc.scan, prefix, after, limit)
 
     async def _wait_height(self, params: dict[str, Any]) -> Any:
         timeout = min(_param(params, "timeout_ms", int, optional=True) or 10_000, int(MAX_WAIT_S * 1000)) / 1000

@@ -312,6 +312,15 @@ class LedgerService:
                 "policy": {"threshold": record.policy.threshold, "participants": list(record.policy.participants)},
                 "code": program.text.encode("utf-8"), "abi": encode_value(program.abi())}
 
+    def scan(self, prefix: bytes, after: bytes | None, limit: int) -> list[list[bytes]]:
+        """Up to `limit` latest [state_key, value] under a prefix, after a key (paging), in key order."""
+        out = []
+        for key, value in self.chain.state.scan(prefix, after):
+            if len(out) >= limit:
+                break
+            out.append([key, value])
+        return out
+
     def validators(self) -> list[list[bytes]]:
         """Current validators: [address, public key]."""
         return [[v.address, v.public_key] for v in self.chain.validators().validators]

@@ -123,3 +123,20 @@ def test_a_bad_token_request_is_refused(stack: Stack) -> None:
     else:
         raise AssertionError("a client without a key cannot log in")
     assert isinstance(ApiError(400, "x", "y"), Exception)
+
+
+def test_lists_page_through_users_participants_and_contracts(stack: Stack) -> None:
+    participants = requests.get(f"{stack.url}/v1/ledgers/main/participants", timeout=10).json()
+    assert [p["name"] for p in participants["items"]] == ["org1", "org2"] and participants["next"] is None
+    first = requests.get(f"{stack.url}/v1/ledgers/main/participants", params={"limit": 1}, timeout=10).json()
+    second = requests.get(f"{stack.url}/v1/ledgers/main/participants", params={"limit": 1, "after": first["next"]},
+                          timeout=10).json()
+    assert [first["items"][0]["name"], second["items"][0]["name"]] == ["org1", "org2"]
+    users = requests.get(f"{stack.url}/v1/ledgers/main/users", timeout=10).json()["items"]
+    assert any(u["roles"] == ["ADMIN"] for u in users)
+    one = requests.get(f"{stack.url}/v1/ledgers/main/users/{users[0]['address']}", timeout=10).json()
+    assert one["participant"] == users[0]["participant"]
+    crl = requests.get(f"{stack.url}/v1/ledgers/main/certificates/revoked", timeout=10).json()
+    assert crl == {"items": [], "next": None}
+    wrong = requests.get(f"{stack.url}/v1/ledgers/main/users", params={"after": "02aa"}, timeout=10)
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "after"

@@ -10,7 +10,12 @@ from schemathesis.checks import (
     content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance,
 )
 
+from chain.contracts import compile_source
+from chain.ledger.model import ContractPolicy
+from chain.ledger.operations import DeployContract, RegisterDataAccount, WriteKV
+from chain.sdk import Client
 from tests.chain.gateway.conftest import Stack
+from tests.chain.gateway.test_gateway import TOKEN
 
 CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance)
 
@@ -24,7 +29,21 @@ def _clamp_waits(case: Any) -> None:
         case.body["wait_ms"] = min(case.body["wait_ms"], 200)
 
 
+REAL = {"ledger": "main", "account": "orders", "key": "po-1", "name": "gold"}
+
+
+def _mostly_real(case: Any) -> None:
+    """Point three in four generated cases at things that exist, so the handlers run past their lookups."""
+    params = case.path_parameters or {}
+    for name, real in REAL.items():
+        if name in params and len(str(params[name])) % 4 != 0:
+            params[name] = real
+
+
 def test_every_operation_conforms_to_the_document(stack: Stack) -> None:
+    client = Client(stack.url, key=stack.admin)
+    client.send([RegisterDataAccount("orders", ()), WriteKV("orders", "po-1", b"packed", None),
+                 DeployContract("gold", compile_source(TOKEN.read_text(), "token.py").encode(), ContractPolicy(1, ("org1",)))])
     # driven directly (schemathesis' pytest plugin does not support this pytest); one hypothesis run per operation
     loaded = schemathesis.openapi.from_url(f"{stack.url}/v1/openapi.json")
     operations = [result.ok() for result in loaded.get_all_operations()]
@@ -36,6 +55,7 @@ def test_every_operation_conforms_to_the_document(stack: Stack) -> None:
         @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def conforms(case: Any) -> None:
             _clamp_waits(case)
+            _mostly_real(case)
             response = case.call(base_url=stack.url, timeout=30)
             case.validate_response(response, checks=CHECKS)
 
