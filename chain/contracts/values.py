@@ -77,10 +77,35 @@ def decode_value(raw: bytes, max_bytes: int = 1 << 20) -> Any:
         raise ValueEncodingError("encoded value nests too deeply") from None
     except Exception as exc:  # cbor2 raises several types for malformed input
         raise ValueEncodingError(f"not CBOR: {type(exc).__name__}") from None
+    _check_decoded_size(value, len(raw))
     check_value(value)
     if encode_value(value) != raw:
         raise ValueEncodingError("value is not in canonical CBOR (RFC 8949 section 4.2.1)")
     return value
+
+
+def _check_decoded_size(value: object, size: int) -> None:
+    """Refuse a decoded value larger than its encoding, before anything walks it recursively.
+
+    Canonical CBOR spends at least one byte per item and the length of each string, so such a value was built
+    through cbor2's shared or string references (tags 28/29, 25/256): a few hundred bytes can decode to a tree of
+    2**30 items (or a cycle) sharing parts. The walk stops as soon as the count passes `size`.
+    """
+    total = 1
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        tp = type(item)
+        if tp is str or tp is bytes:
+            total += len(item)
+        elif tp is list or tp is tuple or tp is dict:
+            total += len(item) * (2 if tp is dict else 1)  # counted before the items are listed: the stack stays small
+            if total <= size:
+                stack.extend(item)
+                if tp is dict:
+                    stack.extend(item.values())
+        if total > size:
+            raise ValueEncodingError("value is larger than its encoding: shared and string references are not allowed")
 
 
 def decode_args(raw: bytes) -> list[Any]:

@@ -9,23 +9,24 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import requests
 
-from chain.codec import decode
-from chain.codec.schema import from_cbor
+from chain.codec import CodecError, decode
+from chain.codec.schema import from_cbor, to_cbor
 from chain.contracts import encode_args
-from chain.crypto import Address, CryptoSuite, PrivateKey, get_suite
+from chain.crypto import Address, CryptoError, CryptoSuite, PrivateKey, PublicKey, get_suite
 from chain.gateway.auth import token_message
 from chain.ledger import namespaces as ns
 from chain.ledger.block import BlockHeader, CommitCertificate, ValidatorSet
 from chain.ledger.light_client import LightClient
 from chain.ledger.merkle import ListProof
+from chain.ledger.model import DataEntry
 from chain.ledger.operations import InvokeContract, Operation
-from chain.ledger.smt import ProofError, SparseMerkleProof
+from chain.ledger.smt import PLACEHOLDER, ProofError, SparseMerkleProof
 from chain.ledger.transaction import Transaction, TxContent
 from chain.sdk.errors import ApiError, ProofFailed
 
@@ -40,6 +41,43 @@ class Entry:
     version: int | None
     height: int
     verified: bool
+
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class ProofReport:
+    """One light-client check spelled out step by step, for explorers and audits.
+
+    Nothing but `ledger_id` (the genesis header hash) is trusted up front: the
+    genesis header must hash to it, and every header up to `height` must carry a
+    commit certificate signed by a quorum of the validators of its height.  The
+    proof is then checked against the `root_name` root of the trusted header at
+    `height`.  `verified` is the verdict; when False, `step` names the check that
+    failed and `reason`/`code` say why (the facts of the steps before it stay filled).
+    """
+
+    kind: str
+    subject: str
+    ledger_id: bytes
+    height: int
+    verified: bool
+    step: str = ""
+    reason: str = ""
+    code: str = ""
+    genesis_checked_now: bool = False
+    headers_checked_now: int = 0
+    headers_trusted: int = 0
+    validators: tuple[str, ...] = ()
+    validator_count: int = 0
+    quorum: int = 0
+    root_name: str = ""
+    root: bytes = b""
+    siblings: int = 0
+    nonempty_siblings: int = 0
+    value: bytes | None = None
+    claimed: bool = False
 
 
 class Client:
@@ -168,6 +206,181 @@ class Client:
         self._light.verify_state(found["height"], key, raw, SparseMerkleProof.from_cbor(decode(bytes.fromhex(found["proof"]))))
         return from_cbor(ValidatorSet, raw)
 
+    # -- more reads (explorers, consoles) ---------------------------------------------------------
+
+    def account(self, name: str) -> dict[str, Any]:
+        """A data account: owners, reader roles, creation height (logs in if the client has a key)."""
+        return self._request("GET", self._ledger_path(f"/accounts/{_segment(name)}"),  # type: ignore[no-any-return]
+                             auth=self.key is not None)
+
+    def entry_record(self, account: str, key: str, height: int | None = None) -> dict[str, Any]:
+        """A key's record as the gateway serves it (value, version, writer, height, tx hash; `entry` None if absent),
+        unverified: use `entry` or `prove_entry` for a checked value."""
+        query = {} if height is None else {"height": height}
+        return self._request("GET", self._ledger_path(f"/accounts/{_segment(account)}/entries/{_segment(key)}"),  # type: ignore[no-any-return]
+                             params=query, auth=self.key is not None)
+
+    def history(self, account: str, key: str) -> list[dict[str, Any]]:
+        """Every version of a key, oldest first (deletions included)."""
+        path = self._ledger_path(f"/accounts/{_segment(account)}/entries/{_segment(key)}/history")
+        return self._request("GET", path, auth=self.key is not None)["history"]  # type: ignore[no-any-return]
+
+    def validators(self) -> list[dict[str, Any]]:
+        """The current validator set: address and public key of each."""
+        return self._request("GET", self._ledger_path("/validators"))["validators"]  # type: ignore[no-any-return]
+
+    def user(self, address: str) -> dict[str, Any]:
+        """A registered user: participant, roles, state, key and certificate."""
+        return self._request("GET", self._ledger_path(f"/users/{_segment(address)}"))  # type: ignore[no-any-return]
+
+    def participant(self, name: str) -> dict[str, Any]:
+        """A member organisation and its CA certificate."""
+        return self._request("GET", self._ledger_path(f"/participants/{_segment(name)}"))  # type: ignore[no-any-return]
+
+    def contract(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """A contract's record, ABI and IR (the latest version unless `version`)."""
+        query = {} if version is None else {"version": version}
+        return self._request("GET", self._ledger_path(f"/contracts/{_segment(name)}"), params=query)  # type: ignore[no-any-return]
+
+    def events(self, from_height: int, types: Sequence[str] = ("event",), account: str | None = None,
+               topic: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """(id, item) of every stream item from `from_height` to the current head, then stop (no waiting)."""
+        params = {**_stream_params(types, account, topic), "from_height": from_height, "once": "1"}
+        with self.http.get(self.base + self._ledger_path("/events"), params=params, stream=True,
+                           timeout=self.timeout_s) as response:
+            _raise_for_stream(response)
+            return [(event_id, item) for event_id, _, item in _sse_items(response.iter_lines(decode_unicode=True))
+                    if item is not None]
+
+    def event_stream(self, types: Sequence[str] = ("block", "transaction", "event"), account: str | None = None,
+                     topic: str | None = None, from_height: int | None = None, last_event_id: str | None = None,
+                     read_timeout_s: float = 60.0) -> Iterator[tuple[str, str, dict[str, Any]] | None]:
+        """One connection to the event stream: None once connected (so a refusal raises at the first `next`), then
+        (id, type, item) per item and None per keep-alive, until the gateway ends it or a read times out.
+
+        It does not reconnect (`subscribe` does): a relay hands its own client's Last-Event-ID back in instead."""
+        params: dict[str, Any] = _stream_params(types, account, topic)
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        elif from_height is not None:
+            params["from_height"] = from_height
+        with self.http.get(self.base + self._ledger_path("/events"), params=params, headers=headers, stream=True,
+                           timeout=(5, read_timeout_s)) as response:
+            _raise_for_stream(response)
+            yield None
+            for event_id, event_type, item in _sse_items(response.iter_lines(decode_unicode=True)):
+                yield None if item is None else (event_id, event_type, item)
+
+    # -- proofs, step by step -----------------------------------------------------------------
+
+    def prove_transaction(self, tx_hash: bytes) -> ProofReport:
+        """Check that `tx_hash` is in its block, and report every step (a failed check is a verdict, not an error;
+        a transaction the gateway does not know raises ApiError 404)."""
+        found = self._request("GET", self._ledger_path(f"/transactions/{tx_hash.hex()}"))
+        facts: dict[str, Any] = {"kind": "transaction", "subject": tx_hash.hex(), "height": found["height"],
+                                 "root_name": "tx_root"}
+        try:
+            facts["step"] = "body"
+            body = Transaction.decode(self.suite, bytes.fromhex(found["encoded"]), 1 << 24)
+            if body.hash != tx_hash:
+                raise ProofFailed("the transaction body the gateway sent does not hash to this transaction hash",
+                                  "wrong_body")
+            light = self._certified(found["height"], facts)
+            facts["step"] = "proof"
+            proof = ListProof.from_value(decode(bytes.fromhex(found["proof"])))
+            facts["root"] = light.header(found["height"]).tx_root
+            facts["siblings"] = facts["nonempty_siblings"] = len(proof.path)
+            light.verify_transaction(found["height"], tx_hash, proof)
+        except (ProofError, ProofFailed, CodecError, CryptoError, ValueError) as exc:
+            return self._report(facts, exc)
+        return self._report(facts, None)
+
+    def prove_entry(self, account: str, key: str, height: int | None = None, claimed_value: Any = _UNSET) -> ProofReport:
+        """Check a data account value (or its absence) against a certified state root and report every step.
+
+        With `claimed_value` (bytes), the check is whether the ledger holds that value instead of the one the
+        gateway sent: a wrong claim fails at the proof step."""
+        found = self.entry_record(account, key, height)
+        raw = None if found["raw"] is None else bytes.fromhex(found["raw"])
+        facts: dict[str, Any] = {"kind": "entry", "subject": f"{account}/{key}", "height": found["height"],
+                                 "root_name": "state_root", "claimed": claimed_value is not _UNSET}
+        try:
+            facts["step"] = "key"
+            state_key = ns.data_entry_key(account, key)
+            if bytes.fromhex(found["state_key"]) != state_key:
+                raise ProofFailed("the gateway proved another key", "wrong_key")
+            record = None if raw is None else from_cbor(DataEntry, raw)
+            if claimed_value is not _UNSET:
+                claim = bytes(claimed_value)
+                record = (replace(record, value=claim) if record is not None
+                          else DataEntry(claim, 0, b"", found["height"], bytes(32)))
+                raw = to_cbor(record)
+            facts["value"] = None if record is None else record.value
+            light = self._certified(found["height"], facts)
+            facts["step"] = "proof"
+            proof = SparseMerkleProof.from_cbor(decode(bytes.fromhex(found["proof"])))
+            facts["root"] = light.header(found["height"]).state_root
+            facts["siblings"] = len(proof.siblings)
+            facts["nonempty_siblings"] = sum(1 for s in proof.siblings if s != PLACEHOLDER)
+            light.verify_state(found["height"], state_key, raw, proof)
+        except (ProofError, ProofFailed, CodecError, CryptoError, ValueError, TypeError) as exc:
+            return self._report(facts, exc)
+        return self._report(facts, None)
+
+    def _certified(self, height: int, facts: dict[str, Any]) -> LightClient:
+        """Advance the light client to `height` and record what that took and who certified `height`."""
+        facts["step"] = "headers"
+        fresh = self._light is None
+        before = set() if self._light is None else set(self._light.trusted)
+        try:
+            light = self.light_client(height)
+        finally:
+            if self._light is not None:
+                facts["genesis_checked_now"] = fresh and 0 in self._light.trusted
+                facts["headers_checked_now"] = len(set(self._light.trusted) - before)
+                facts["headers_trusted"] = len([h for h in self._light.trusted if h <= height])
+        facts["step"] = "certificate"
+        item = self._request("GET", self._ledger_path("/headers"), params={"first": height, "last": height})["headers"]
+        if not item:
+            raise ProofFailed(f"the gateway has no header {height}", "missing_header")
+        header_raw = bytes.fromhex(item[0]["header"])
+        certificate = from_cbor(CommitCertificate, bytes.fromhex(item[0]["certificate"]))
+        trusted = light.header(height)
+        if header_raw != trusted.encode():
+            raise ProofFailed(f"the gateway now sends another header {height} than the one checked", "header_changed")
+        validators = self._validators_at(light, trusted)
+        facts["validator_count"], facts["quorum"] = len(validators.validators), validators.quorum
+        problem = certificate.problems(validators, trusted.hash(self.suite), height)
+        if problem:
+            raise ProofFailed(f"block {height}: {problem}", "bad_certificate")
+        facts["validators"] = tuple(str(Address.of(PublicKey.decode(v.public_key), self.suite.hash_algorithm))
+                                    for v in certificate.votes)
+        return light
+
+    def _validators_at(self, light: LightClient, header: BlockHeader) -> ValidatorSet:
+        """The validator set that certifies `header` (proven: the light client's set or one stored by a trusted block)."""
+        if light.validators.hash(self.suite) == header.validators_hash:
+            return light.validators
+        if header.height == 0:
+            genesis = self._request("GET", self._ledger_path("/genesis"))
+            raw = bytes.fromhex(genesis["validators"])
+            light.verify_state(0, ns.validators_key(), raw,
+                               SparseMerkleProof.from_cbor(decode(bytes.fromhex(genesis["proof"]))))
+            validators = from_cbor(ValidatorSet, raw)
+        else:
+            validators = self._validators_after(header.height - 1)
+        if validators.hash(self.suite) != header.validators_hash:
+            raise ProofFailed(f"no proven validator set matches header {header.height}", "unknown_validators")
+        return validators
+
+    def _report(self, facts: dict[str, Any], failure: Exception | None) -> ProofReport:
+        if failure is None:
+            facts["step"] = ""
+            return ProofReport(ledger_id=self.ledger_id, verified=True, **facts)
+        return ProofReport(ledger_id=self.ledger_id, verified=False, reason=str(failure),
+                           code=getattr(failure, "code", type(failure).__name__), **facts)
+
     # -- writes ---------------------------------------------------------------------------------
 
     def build(self, ops: Sequence[Operation], signers: Sequence[PrivateKey] | None = None, ttl: int = 100) -> Transaction:
@@ -252,6 +465,47 @@ class Client:
                 time.sleep(reconnect_s)
 
 
+def _segment(text: str) -> str:
+    """One URL path segment (every reserved character escaped)."""
+    return requests.utils.quote(text, safe="")
+
+
+def _stream_params(types: Sequence[str], account: str | None, topic: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"types": ",".join(types)}
+    if account:
+        params["account"] = account
+    if topic:
+        params["topic"] = topic
+    return params
+
+
+def _raise_for_stream(response: requests.Response) -> None:
+    if response.status_code >= 400:
+        try:
+            error = response.json().get("error", {})
+        except ValueError:
+            error = {"message": response.text[:200]}
+        raise ApiError(response.status_code, error.get("code", "error"), error.get("message", ""), error.get("field"))
+
+
+def _sse_items(lines: Iterator[str]) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+    """(id, type, data) of each complete server-sent event, and ("", "", None) for each comment (keep-alive)."""
+    event_id, event_type, data = None, "message", []
+    for line in lines:
+        if line == "":
+            if event_id is not None and data:
+                yield event_id, event_type, json.loads("\n".join(data))
+            event_id, event_type, data = None, "message", []
+        elif line.startswith(":"):
+            yield "", "", None
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("event:"):
+            event_type = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+
+
 def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(id, data) of each complete server-sent event."""
     event_id, data = None, []
@@ -272,4 +526,4 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["ApiError", "Client", "Entry", "ProofError", "ProofFailed"]
+__all__ = ["ApiError", "Client", "Entry", "ProofError", "ProofFailed", "ProofReport"]

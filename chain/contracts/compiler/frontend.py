@@ -15,15 +15,20 @@ from typing import Any
 
 from chain.contracts import dialect
 from chain.contracts.errors import CompileError
+from chain.contracts.ir.sexpr import MAX_DEPTH as MAX_IR_DEPTH
 from chain.contracts.ir.sexpr import Line, Local, Node, Sym, dump
 from chain.contracts.limits import (
     MAX_FUNCTIONS,
+    MAX_IR_BYTES,
     MAX_NESTING,
     MAX_PARAMS,
     MAX_SOURCE_BYTES,
 )
+from chain.contracts.values import MAX_DEPTH as MAX_VALUE_DEPTH
 
 IR_VERSION = 1
+#: Most IR nodes in one constant (constants are copied into every use, so their size is bounded up front).
+MAX_CONSTANT_NODES = 4096
 _REFUSED = {
     "Try": "try/except is not allowed: a failed contract rolls back; use require(cond, message)",
     "TryStar": "try/except is not allowed",
@@ -100,7 +105,49 @@ def compile_tree(source: str, filename: str = "contract.py") -> list[Node]:
     header += [[Sym("calls"), name] for name in sorted(module.calls)]
     for fn in functions:
         fn.insert(3, [Sym("mode"), Sym(modes[str(fn[1])])])
+    _check_ir(header, functions)
     return header + functions
+
+
+def _check_ir(header: list[Node], functions: list[list[Node]]) -> None:
+    """Refuse programs the loader would refuse for their shape: nesting past the IR's limit, or too large.
+
+    Source nesting counts Python's AST, which nests less than the IR (an `if` is two IR levels), and constants are
+    copied into every use; so the IR itself is walked, stopping at the first node past a limit, and the refusal
+    names the line of the statement holding it. Every node prints as at least one character, so more nodes than
+    MAX_IR_BYTES means text the loader would refuse.
+    """
+    nodes = len(header)
+    for fn in functions:
+        stack: list[tuple[Any, int, int]] = [(fn, 2, int(fn[6]))]
+        while stack:
+            node, depth, line = stack.pop()
+            nodes += 1
+            if nodes > MAX_IR_BYTES:
+                raise CompileError(f"the compiled contract is larger than {MAX_IR_BYTES} bytes", line)
+            if type(node) is not list:
+                continue
+            if len(node) > 1 and isinstance(node[1], Line):
+                line = int(node[1])
+            if depth > MAX_IR_DEPTH:
+                raise CompileError(f"code nests deeper than the IR allows ({MAX_IR_DEPTH} levels); split it into functions", line)
+            stack.extend((child, depth + 1, line) for child in node)
+
+
+def _check_constant(node: ast.AST, value: Node) -> Node:
+    """Refuse constants nested deeper than a contract value may be, or too large to copy into every use."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > MAX_CONSTANT_NODES:
+            raise _fail(node, f"a constant may have at most {MAX_CONSTANT_NODES} items")
+        if type(item) is list:
+            if depth >= MAX_VALUE_DEPTH:
+                raise _fail(node, f"a constant may nest at most {MAX_VALUE_DEPTH} levels")
+            stack.extend((child, depth + 1) for child in item[1:])
+    return value
 
 
 def _declare(tree: ast.Module, module: _Module) -> None:
@@ -154,9 +201,10 @@ def _declare_assignment(stmt: ast.Assign | ast.AnnAssign, module: _Module) -> No
             module.events[name] = _event_spec(value)
         return
     try:
-        module.constants[name] = _literal(value, module)
+        constant = _literal(value, module)
     except CompileError:
         raise _fail(stmt, f"{name!r}: module level holds only immutable constants (global mutable state is not allowed)") from None
+    module.constants[name] = _check_constant(stmt, constant)
 
 
 def _map_spec(call: ast.Call, module: _Module) -> list[Node]:
@@ -166,7 +214,7 @@ def _map_spec(call: ast.Call, module: _Module) -> list[Node]:
     for keyword in call.keywords:
         if keyword.arg != "default":
             raise _fail(call, "Map takes only default=")
-        default = _literal(keyword.value, module)
+        default = _check_constant(call, _literal(keyword.value, module))
     prefix = call.args[0].value
     if not prefix or len(prefix) > 64:
         raise _fail(call, "a Map prefix is 1..64 characters")
@@ -228,6 +276,7 @@ class _FunctionCompiler:
         self.calls: list[tuple[str, ast.AST]] = []
         self.scopes: list[dict[str, str]] = []  # comprehension variables -> their hidden local names
         self.hidden = 0
+        self.loops = 0  # enclosing loops of the statement being compiled (break and continue need one)
         self.locals = self._collect_locals()
 
     def compile(self) -> list[Node]:
@@ -302,22 +351,30 @@ class _FunctionCompiler:
         if isinstance(stmt, ast.While):
             if stmt.orelse:
                 raise _fail(stmt, "while/else is not allowed")
-            return [Sym("while"), line, self.expr(stmt.test), self.block(stmt.body)]
+            return [Sym("while"), line, self.expr(stmt.test), self._loop_body(stmt.body)]
         if isinstance(stmt, ast.For):
             if stmt.orelse:
                 raise _fail(stmt, "for/else is not allowed")
-            return [Sym("for"), line, self._targets(stmt.target), self.expr(stmt.iter), self.block(stmt.body)]
+            return [Sym("for"), line, self._targets(stmt.target), self.expr(stmt.iter), self._loop_body(stmt.body)]
         if isinstance(stmt, ast.Return):
             return [Sym("return"), line, None if stmt.value is None else self.expr(stmt.value)]
         if isinstance(stmt, ast.Pass):
             return None
-        if isinstance(stmt, ast.Break):
-            return [Sym("break"), line]
-        if isinstance(stmt, ast.Continue):
-            return [Sym("continue"), line]
+        if isinstance(stmt, (ast.Break, ast.Continue)):
+            word = "break" if isinstance(stmt, ast.Break) else "continue"
+            if not self.loops:
+                raise _fail(stmt, f"'{word}' outside a loop")
+            return [Sym(word), line]
         if isinstance(stmt, ast.Delete):
             return self._delete(stmt, line)
         raise _fail(stmt, _REFUSED.get(kind, f"{kind} statements are not allowed"))
+
+    def _loop_body(self, stmts: list[ast.stmt]) -> list[Node]:
+        self.loops += 1
+        try:
+            return self.block(stmts)
+        finally:
+            self.loops -= 1
 
     def _expression_statement(self, value: ast.expr, line: Line) -> Node:
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
@@ -371,6 +428,10 @@ class _FunctionCompiler:
         if isinstance(target, ast.Name):
             current = self.expr(ast.copy_location(ast.Name(target.id, ast.Load()), target))
         elif isinstance(target, ast.Subscript):
+            # the container and key are evaluated twice (to read, then to write): calls there would run twice
+            if any(isinstance(node, ast.Call) for node in ast.walk(target)):
+                raise _fail(stmt, "an augmented assignment's item may not call functions or methods "
+                            "(they would run twice): compute the key first")
             current = self.expr(ast.copy_location(ast.Subscript(target.value, target.slice, ast.Load()), target))
         else:
             raise _fail(stmt, "augmented assignment needs a name or an item")

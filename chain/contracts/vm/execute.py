@@ -7,9 +7,9 @@ from typing import Any, Callable
 from chain.contracts.errors import ContractError
 from chain.contracts.host import Environment, Host
 from chain.contracts.limits import DEFAULT_LIMITS, Limits
-from chain.contracts.values import decode_args, encode_value
+from chain.contracts.values import decode_args
 from chain.contracts.vm.meter import Meter
-from chain.contracts.vm.program import Program
+from chain.contracts.vm.program import Program, _encoded
 
 
 @dataclass
@@ -37,12 +37,10 @@ def execute(program: Program, host: Host, env: Environment, contract: str, funct
     try:
         values = decode_args(args) if type(args) is bytes else list(args)
         value = program.run(meter, host, env, contract, function, values, env.origin)
-        result = encode_value(value)
-        if len(result) > limits.output_bytes:
-            from chain.contracts.errors import LimitExceeded
-
-            raise LimitExceeded(f"the result is {len(result)} bytes; the limit is {limits.output_bytes}", None, "output")
+        # a value that is not a contract value is the contract's runtime error; an oversized one stops at the limit
+        result = _encoded(meter, value, limits.output_bytes, "the result")
     except ContractError as exc:
-        # events of a failed invocation are rolled back with its writes; accesses stay, for debugging
-        return Outcome(None, b"", meter.gas, [], meter.accesses, exc)
+        # events of a failed invocation are rolled back with its writes; accesses stay, for debugging.
+        # The meter may have counted past the limit (the charge that failed); what is used is at most the limit.
+        return Outcome(None, b"", min(meter.gas, meter.gas_limit), [], meter.accesses, exc)
     return Outcome(value, result, meter.gas, meter.events, meter.accesses)

@@ -29,6 +29,7 @@ def _list_pop(m: Meter, obj: list[Any], *args: Any) -> Any:
         i = args[0]
         if type(i) is not int or not -len(obj) <= i < len(obj):
             raise ContractRuntimeError(f"pop() index {show(i)} is out of range")
+        m.charge(len(obj))
         return obj.pop(i)
     return obj.pop()
 
@@ -52,19 +53,28 @@ def _list_extend(m: Meter, obj: list[Any], other: Any) -> None:
     obj.extend(other)
 
 
+def _paid_search(m: Meter, obj: Any, value: Any) -> None:
+    """Pay for comparing `value` with every item of `obj`: by its size when that is what each comparison costs."""
+    tv = type(value)
+    if type(obj) is str or type(obj) is bytes:
+        m.charge(len(obj))
+    elif tv is list or tv is tuple or tv is dict:
+        m.charge(len(obj))
+        check_depth(m, value)
+        check_depth(m, obj)
+    else:
+        m.charge(len(obj) * (1 + (len(value) >> 10 if tv is str or tv is bytes else 0)))
+
+
 def _seq_index(m: Meter, obj: Any, value: Any) -> int:
-    m.charge(len(obj))
-    if type(value) in (list, tuple, dict):
-        m.charge(check_depth(value) + check_depth(obj))
+    _paid_search(m, obj, value)
     if value not in obj:
         raise ContractRuntimeError(f"{show(value)} is not in the {type_name(obj)}")
     return obj.index(value)  # type: ignore[no-any-return]
 
 
 def _seq_count(m: Meter, obj: Any, value: Any) -> int:
-    m.charge(len(obj))
-    if type(value) in (list, tuple, dict):
-        m.charge(check_depth(value) + check_depth(obj))
+    _paid_search(m, obj, value)
     return obj.count(value)  # type: ignore[no-any-return]
 
 
@@ -126,11 +136,13 @@ def _text_arg(value: Any, obj: Any, what: str) -> Any:
 
 
 def _startswith(m: Meter, obj: Any, prefix: Any) -> bool:
-    return obj.startswith(_text_arg(prefix, obj, "startswith"))  # type: ignore[no-any-return]
+    m.charge(len(_text_arg(prefix, obj, "startswith")) >> 10)
+    return obj.startswith(prefix)  # type: ignore[no-any-return]
 
 
 def _endswith(m: Meter, obj: Any, suffix: Any) -> bool:
-    return obj.endswith(_text_arg(suffix, obj, "endswith"))  # type: ignore[no-any-return]
+    m.charge(len(_text_arg(suffix, obj, "endswith")) >> 10)
+    return obj.endswith(suffix)  # type: ignore[no-any-return]
 
 
 def _split(m: Meter, obj: Any, *args: Any) -> list[Any]:
@@ -179,6 +191,7 @@ def _lower(m: Meter, obj: Any) -> Any:
 def _strip(m: Meter, obj: Any, *args: Any) -> Any:
     if args:
         _text_arg(args[0], obj, "strip")
+    m.charge(len(obj) >> 4)
     r = obj.strip(*args)
     account_size(m, r)
     return r

@@ -9,6 +9,7 @@ from chain.contracts.vm.meter import Meter
 
 _CONTAINERS = (list, tuple, dict)
 _SIZED = (str, bytes, list, tuple, dict, range)
+_WALKED = (list, tuple, dict, str, bytes)
 MAX_VALUE_DEPTH = 32
 
 
@@ -23,23 +24,60 @@ def check_int(m: Meter, value: int) -> int:
     return value
 
 
-def check_depth(value: Any) -> int:
-    """Refuse containers nested deeper than MAX_VALUE_DEPTH before an operation recurses into them; return the items seen."""
-    stack = [(value, 0)]
-    seen = 0
+def check_depth(m: Meter, value: Any) -> None:
+    """Refuse containers nested deeper than MAX_VALUE_DEPTH before an operation recurses into them, paying as it walks.
+
+    Values may share parts (`[row] * 65536`), so a small allocation can stand for a huge tree: the walk charges one
+    unit per container and per item (and per KiB of text) as it goes, so out of gas stops it, rather than counting first and charging after.
+    It goes level by level, one container at a time, so no level is listed before its containers are paid for.
+    """
+    level = [value] if type(value) in _WALKED else []
+    depth = 0
+    charge = m.charge
+    while level:
+        children: list[Any] = []
+        text = 0
+        for item in level:
+            tp = type(item)
+            if tp is str or tp is bytes:
+                text += len(item)
+                continue
+            if depth > MAX_VALUE_DEPTH:
+                raise LimitExceeded(f"value nests deeper than {MAX_VALUE_DEPTH} levels", None, "memory")
+            charge(1 + len(item))
+            children += item
+            if tp is dict:
+                children += item.values()
+        charge(text >> 10)
+        level = [child for child in children if type(child) in _WALKED]
+        depth += 1
+
+
+def exceeds_encoded_size(value: Any, limit: int) -> bool:
+    """True if the canonical CBOR of a value is surely longer than `limit` bytes, found without encoding it.
+
+    Every item takes at least one byte and text and bytes at least their length, so the walk stops after at most
+    `limit` items even when the value shares parts (a 2**32-item list built from 131074 allocated units).
+    """
+    total = 1
+    stack = [value]
     while stack:
-        item, depth = stack.pop()
-        if depth > MAX_VALUE_DEPTH:
-            raise LimitExceeded(f"value nests deeper than {MAX_VALUE_DEPTH} levels", None, "memory")
+        item = stack.pop()
         tp = type(item)
-        if tp is list or tp is tuple:
-            seen += len(item)
-            stack.extend((child, depth + 1) for child in item if type(child) in _CONTAINERS)
+        if tp is str or tp is bytes:
+            total += len(item)
+        elif tp is list or tp is tuple:
+            total += len(item)
+            if total <= limit:
+                stack.extend(item)
         elif tp is dict:
-            seen += len(item)
-            stack.extend((child, depth + 1) for child in item.values() if type(child) in _CONTAINERS)
-            stack.extend((child, depth + 1) for child in item if type(child) is tuple)
-    return seen
+            total += 2 * len(item)
+            if total <= limit:
+                stack.extend(item)
+                stack.extend(item.values())
+        if total > limit:
+            return True
+    return False
 
 
 def account_size(m: Meter, value: Any) -> None:
@@ -149,7 +187,8 @@ def _compared(m: Meter, a: Any, b: Any) -> None:
     """Pay for (and bound the recursion of) comparisons whose cost grows with the operands."""
     ta, tb = type(a), type(b)
     if ta in _CONTAINERS and tb in _CONTAINERS:
-        m.charge(check_depth(a) + check_depth(b))
+        check_depth(m, a)
+        check_depth(m, b)
     elif (ta is str or ta is bytes) and ta is tb:
         m.charge((len(a) + len(b)) >> 10)
 
@@ -188,10 +227,16 @@ def contains(m: Meter, a: Any, b: Any) -> bool:
     tb = type(b)
     if tb not in (str, bytes, list, tuple, dict, range):
         raise ContractRuntimeError(f"`in` needs a str, bytes, list, tuple, dict or range, not {type_name(b)}")
-    if type(a) in _CONTAINERS:
-        m.charge(check_depth(a) + check_depth(b))
+    if tb is range:
+        # CPython scans a range item by item for anything but an int: no other value can be in it
+        return (type(a) is int or type(a) is bool) and a in b
+    if tb is dict:
+        hashable_key(m, a)
+    elif type(a) in _CONTAINERS:
+        check_depth(m, a)
+        check_depth(m, b)
     if tb is list or tb is tuple:
-        m.charge(len(b))
+        m.charge(len(b) * (1 + (len(a) >> 10 if type(a) is str or type(a) is bytes else 0)))
     elif tb is str or tb is bytes:
         m.charge(len(b) >> 6)
     return a in b
@@ -202,7 +247,7 @@ def not_contains(m: Meter, a: Any, b: Any) -> bool:
 
 
 def neg(m: Meter, a: Any) -> Any:
-    return -_numeric(a, "unary -")
+    return check_int(m, -_numeric(a, "unary -"))
 
 
 def pos(m: Meter, a: Any) -> Any:
@@ -210,7 +255,7 @@ def pos(m: Meter, a: Any) -> Any:
 
 
 def invert(m: Meter, a: Any) -> Any:
-    return ~_numeric(a, "~")
+    return check_int(m, ~_numeric(a, "~"))
 
 
 def is_none(m: Meter, a: Any) -> bool:
@@ -233,12 +278,20 @@ UNARY: dict[str, Callable[[Meter, Any], Any]] = {"neg": neg, "pos": pos, "invert
 
 
 def hashable_key(m: Meter, value: Any) -> Any:
-    """Refuse dict keys that are not int, str, bytes, bool, None or tuples of these (paying for hashing a tuple)."""
+    """Refuse dict keys that are not int, str, bytes, bool, None or tuples of these (paying for hashing and comparing)."""
     tp = type(value)
     if tp is tuple:
-        m.charge(check_depth(value))
-        for item in value:
-            hashable_key(m, item)
+        check_depth(m, value)
+        stack = [value]
+        while stack:
+            for item in stack.pop():
+                kind = type(item)
+                if kind is tuple:
+                    stack.append(item)
+                elif kind is list or kind is dict:
+                    raise ContractRuntimeError(f"a {type_name(item)} cannot be a key")
+    elif tp is str or tp is bytes:
+        m.charge(len(value) >> 10)
     elif tp is list or tp is dict:
         raise ContractRuntimeError(f"a {type_name(value)} cannot be a key")
     return value
@@ -285,6 +338,7 @@ def delitem(m: Meter, obj: Any, key: Any) -> None:
         del obj[key]
     elif tp is list:
         index(m, obj, key)
+        m.charge(len(obj))
         del obj[key]
     else:
         raise ContractRuntimeError(f"{type_name(obj)} does not support item deletion")
@@ -364,7 +418,7 @@ def b_len(m: Meter, value: Any) -> int:
 
 
 def b_abs(m: Meter, value: Any) -> int:
-    return abs(_numeric(value, "abs()"))
+    return check_int(m, abs(_numeric(value, "abs()")))
 
 
 def _extreme(m: Meter, args: tuple[Any, ...], pick: Callable[..., Any], what: str) -> Any:
@@ -373,7 +427,7 @@ def _extreme(m: Meter, args: tuple[Any, ...], pick: Callable[..., Any], what: st
     if size == 0:
         raise ContractRuntimeError(f"{what}() of an empty sequence")
     if type(items) is not range:
-        m.charge(check_depth(items))
+        check_depth(m, items)
     return pick(items)
 
 
@@ -397,7 +451,7 @@ def b_range(m: Meter, *args: Any) -> range:
 def b_sorted(m: Meter, value: Any) -> list[Any]:
     size = _iterable_size(m, value, "sorted", materialize=True)
     if type(value) is not range:
-        m.charge(check_depth(value))
+        check_depth(m, value)
     m.alloc(1 + size)
     m.charge(size * max(1, size.bit_length()))
     return sorted(value)
@@ -442,7 +496,8 @@ def b_zip(m: Meter, *args: Any) -> list[tuple[Any, ...]]:
 
 
 def b_divmod(m: Meter, a: Any, b: Any) -> tuple[int, int]:
-    return divmod(_numeric(a, "divmod()"), _numeric(b, "divmod()"))
+    quotient, remainder = divmod(_numeric(a, "divmod()"), _numeric(b, "divmod()"))
+    return check_int(m, quotient), remainder
 
 
 def b_str(m: Meter, value: Any) -> str:
@@ -461,6 +516,7 @@ def b_int(m: Meter, value: Any) -> int:
     if tp is int or tp is bool:
         return int(value)
     if tp is str:
+        m.charge(len(value) >> 4)
         text = value.strip()
         digits = text[1:] if text[:1] in "+-" else text
         if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > 400:
@@ -480,6 +536,7 @@ def b_bytes(m: Meter, value: Any) -> bytes:
     if tp is list or tp is tuple:
         if len(value) > m.limits.max_bytes:
             raise too_big("bytes")
+        m.charge(len(value))
         if not all(type(v) is int and 0 <= v < 256 for v in value):
             raise ContractRuntimeError("bytes() needs integers 0..255")
         m.alloc(1 + len(value) // 16)

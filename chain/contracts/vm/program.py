@@ -266,6 +266,8 @@ MAX_KEY_BYTES = 1024
 def map_key(m: Meter, prefix: bytes, key: Any) -> bytes:
     """The storage key of a map entry: prefix, NUL, canonical CBOR of the key (at most MAX_KEY_BYTES)."""
     ops.hashable_key(m, key)
+    if ops.exceeds_encoded_size(key, MAX_KEY_BYTES):
+        raise ContractRuntimeError(f"a map key is more than {MAX_KEY_BYTES} bytes encoded; the limit is {MAX_KEY_BYTES}")
     try:
         raw = encode_value(key)
     except ValueEncodingError as exc:
@@ -917,6 +919,8 @@ def _message(value: Any) -> str:
 
 
 def _encoded(m: Meter, value: Any, limit: int, what: str) -> bytes:
+    if ops.exceeds_encoded_size(value, limit):  # before encoding: a shared-parts value may stand for gigabytes
+        raise LimitExceeded(f"{what} is more than {limit} bytes; the limit is {limit}", None, "output")
     try:
         raw = encode_value(value)
     except ValueEncodingError as exc:
