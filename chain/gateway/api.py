@@ -435,11 +435,20 @@ def _state(ledger_name: str, key: bytes, height: int | None) -> dict[str, Any]:
             "value": found["value"]}
 
 
+def _data_account(led: _Ledger, account: str) -> DataAccount:
+    """A data account record; cached once found, since nothing changes a data account after it is registered."""
+    cache: dict[tuple[str, str], DataAccount] = _gw().accounts
+    record = cache.get((led.name, account))
+    if record is None:
+        raw = led.get(ns.data_account_key(account))
+        if raw is None:
+            raise not_found(f"data account {account!r} does not exist", "account")
+        record = cache[(led.name, account)] = from_cbor(DataAccount, raw)
+    return record
+
+
 def _readable(led: _Ledger, account: str) -> DataAccount:
-    raw = led.get(ns.data_account_key(account))
-    if raw is None:
-        raise not_found(f"data account {account!r} does not exist", "account")
-    record = from_cbor(DataAccount, raw)
+    record = _data_account(led, account)
     who = identity()
     _check_token_ledger(who, led.name)
     if record.readers and not can_read_data_account(led, account, None if who is None else who.address):

@@ -72,6 +72,7 @@ class Gateway:
                         if config.custody_dir is not None else Custody())
         self.blocks = _Cache(config.block_cache)
         self.ledgers: dict[str, Any] = {}
+        self.accounts: dict[tuple[str, str], Any] = {}  # registered data accounts never change
         self._feeds: dict[str, EventFeed] = {}
         self._feeds_lock = threading.Lock()
 
