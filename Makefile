@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(PY) -m chain.demo
 
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(PY) -m pytest -n 2 -q
 
 test-slow: $(STAMP)

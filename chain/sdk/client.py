@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
+from urllib.parse import quote
 
 import requests
 
@@ -467,7 +468,7 @@ class Client:
 
 def _segment(text: str) -> str:
     """One URL path segment (every reserved character escaped)."""
-    return requests.utils.quote(text, safe="")
+    return quote(text, safe="")
 
 
 def _stream_params(types: Sequence[str], account: str | None, topic: str | None) -> dict[str, Any]:
@@ -488,10 +489,13 @@ def _raise_for_stream(response: requests.Response) -> None:
         raise ApiError(response.status_code, error.get("code", "error"), error.get("message", ""), error.get("field"))
 
 
-def _sse_items(lines: Iterator[str]) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+def _sse_items(lines: Iterator[str | bytes]) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
     """(id, type, data) of each complete server-sent event, and ("", "", None) for each comment (keep-alive)."""
-    event_id, event_type, data = None, "message", []
-    for line in lines:
+    event_id: str | None = None
+    event_type = "message"
+    data: list[str] = []
+    for raw in lines:
+        line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         if line == "":
             if event_id is not None and data:
                 yield event_id, event_type, json.loads("\n".join(data))
