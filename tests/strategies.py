@@ -151,3 +151,20 @@ def contract_inputs(max_calls: int = 6) -> st.SearchStrategy[list[tuple[int, int
         st.tuples(st.integers(-(2**80), 2**80), st.integers(-100, 100), st.text("abcxyz", max_size=6)),
         min_size=1, max_size=max_calls,
     )
+
+
+def contract_values(max_leaves: int = 20) -> st.SearchStrategy[object]:
+    """Contract values (chain.contracts.values): integers well past 64 bits (CBOR bignums), text, bytes, bools,
+    None, lists and dicts keyed by int, str or bytes; decoded arrays are lists, so tuples are not generated."""
+    wide = st.one_of(
+        st.integers(min_value=-(2**64) - 2, max_value=2**64 + 2),
+        st.integers(min_value=-(2**1024), max_value=2**1024),
+        st.sampled_from([2**64 - 1, 2**64, -(2**64), -(2**64) - 1, 2**63, -(2**63) - 1]),
+    )
+    keys = st.one_of(wide, cbor_texts(max_size=8), st.binary(max_size=8))
+    scalars = st.one_of(wide, cbor_texts(), st.binary(max_size=40), st.booleans(), st.none())
+    return st.recursive(
+        scalars,
+        lambda children: st.one_of(st.lists(children, max_size=5), st.dictionaries(keys, children, max_size=5)),
+        max_leaves=max_leaves,
+    )

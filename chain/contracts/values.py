@@ -54,9 +54,23 @@ def encode_value(value: object) -> bytes:
     """Canonical CBOR of a contract value."""
     check_value(value)
     try:
-        return cbor2.dumps(value, canonical=True)
+        return cbor2.dumps(_in_key_order(value))
     except (cbor2.CBOREncodeError, ValueError, TypeError) as exc:
         raise ValueEncodingError(f"cannot encode value: {exc}") from None
+
+
+def _in_key_order(value: Any) -> Any:
+    """The value with every dict's keys in RFC 8949 section 4.2.1 order: bytewise order of their encodings.
+
+    cbor2's canonical mode sorts shorter encodings first (RFC 7049's rule), which differs for keys such as
+    24 and -1 (0x1818 < 0x20 bytewise); cbor2 otherwise writes dicts in iteration order, with shortest heads.
+    """
+    tp = type(value)
+    if tp is dict:
+        return {key: _in_key_order(value[key]) for key in sorted(value, key=cbor2.dumps)}
+    if tp is list or tp is tuple:
+        return [_in_key_order(item) for item in value]
+    return value
 
 
 def _refuse_tag(decoder: Any, tag: Any) -> Any:

@@ -27,6 +27,8 @@ from chain.contracts.limits import (
 from chain.contracts.values import MAX_DEPTH as MAX_VALUE_DEPTH
 
 IR_VERSION = 1
+#: Methods that change their receiver (so an expression calling them has an effect).
+_MUTATING_METHODS = {"append", "pop", "insert", "extend", "reverse", "setdefault", "update"}
 #: Most IR nodes in one constant (constants are copied into every use, so their size is bounded up front).
 MAX_CONSTANT_NODES = 4096
 _REFUSED = {
@@ -428,14 +430,22 @@ class _FunctionCompiler:
         if isinstance(target, ast.Name):
             current = self.expr(ast.copy_location(ast.Name(target.id, ast.Load()), target))
         elif isinstance(target, ast.Subscript):
-            # the container and key are evaluated twice (to read, then to write): calls there would run twice
-            if any(isinstance(node, ast.Call) for node in ast.walk(target)):
-                raise _fail(stmt, "an augmented assignment's item may not call functions or methods "
-                            "(they would run twice): compute the key first")
+            # the container and key are evaluated twice (to read, then to write): effects there would happen twice
+            if any(self._has_effects(node) for node in ast.walk(target)):
+                raise _fail(stmt, "an augmented assignment's item may not call contract functions, call(), write_data() "
+                            "or methods that change a value (they would run twice): compute the key first")
             current = self.expr(ast.copy_location(ast.Subscript(target.value, target.slice, ast.Load()), target))
         else:
             raise _fail(stmt, "augmented assignment needs a name or an item")
         return self._assign(target, [Sym(op), current, self.expr(stmt.value)], line)
+
+    def _has_effects(self, node: ast.AST) -> bool:
+        """A call that may change state or a value: to a contract function, call(), write_data() or a mutating method."""
+        if not isinstance(node, ast.Call):
+            return False
+        if isinstance(node.func, ast.Attribute):
+            return node.func.attr in _MUTATING_METHODS
+        return isinstance(node.func, ast.Name) and (node.func.id in self.module.functions or node.func.id in ("call", "write_data"))
 
     def _delete(self, stmt: ast.Delete, line: Line) -> Node:
         if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Subscript):

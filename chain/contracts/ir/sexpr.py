@@ -79,7 +79,7 @@ def dump(node: Node, indent: int = 0) -> str:
     parts = [dump(head, indent)]
     text = "(" + parts[0]
     for child in node[1:]:
-        own_line = type(child) is list and (head in _BLOCK_PARENTS or (child and child[0] == "do"))
+        own_line = type(child) is list and ((type(head) is not list and head in _BLOCK_PARENTS) or (child and child[0] == "do"))
         if own_line:
             text += "\n" + "  " * (indent + 1) + dump(child, indent + 1)
         else:
