@@ -13,7 +13,7 @@ import requests
 from flask import Flask, current_app, render_template
 from werkzeug.exceptions import HTTPException
 
-from chain.sdk import ApiError
+from chain.sdk import ApiError, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,10 @@ def _api_error(exc: ApiError) -> tuple[str, int]:
     return error_page(503, f"The gateway answered {exc.status} ({exc.code}).", message)
 
 
-def _unreachable(exc: requests.RequestException) -> tuple[str, int]:
+def _unreachable(exc: requests.RequestException | Unreachable) -> tuple[str, int]:
     url = current_app.config.get("GATEWAY_URL", "the gateway")
     log.warning("gateway %s: %s", url, exc)
-    what = "did not answer in time" if isinstance(exc, requests.Timeout) else "does not answer"
+    what = "did not answer in time" if isinstance(exc, requests.Timeout) or "timed out" in str(exc) else "does not answer"
     return error_page(503, f"The chain gateway at {url} {what}.", "Try again in a moment; if it persists, start the gateway.")
 
 
@@ -62,5 +62,6 @@ def register_error_pages(app: Flask) -> None:
     """Install the handlers on the app (they cover every blueprint)."""
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(requests.RequestException, _unreachable)
+    app.register_error_handler(Unreachable, _unreachable)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

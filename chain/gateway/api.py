@@ -410,7 +410,8 @@ def transaction(ledger: str, tx_hash: str) -> Any:
                     "expiry_height": tx.content.expiry_height, "operations": ops, "signers": signers,
                     "receipt": {**to_json({k: v for k, v in receipt.items() if k != "result"}),
                                 "result": _result_json(receipt.get("result", b""))},
-                    "proof": encode(found["proof"]).hex()})
+                    "proof": encode(found["proof"]).hex(), "receipt_encoded": found["receipt_encoded"].hex(),
+                    "receipt_proof": encode(found["receipt_proof"]).hex()})
 
 
 @api.route("GET", "/ledgers/{ledger}/transactions/{tx_hash}/outcome",

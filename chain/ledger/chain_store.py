@@ -295,6 +295,14 @@ class ChainStore:
         hashes = [t.hash for t in self.transactions(where[0])]
         return where[0], list_proof(self.suite.digest, hashes, where[1])
 
+    def prove_receipt(self, tx_hash: bytes) -> tuple[int, bytes, ListProof]:
+        """Height, encoded receipt and its inclusion proof against that header's receipts_root."""
+        where = self.locate(tx_hash)
+        if where is None:
+            raise LedgerError("transaction not found", ResultCode.NOT_FOUND)
+        encoded = [r.encode() for r in self.receipts(where[0])]
+        return where[0], encoded[where[1]], list_proof(self.suite.digest, encoded, where[1])
+
     def prove_state(self, state_key: bytes, height: int | None = None) -> StateProof:
         """A state value with its proof against the state root of a height (default: latest)."""
         if height is not None:

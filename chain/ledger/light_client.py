@@ -61,6 +61,11 @@ class LightClient:
         if not verify_list_proof(self.suite.digest, self.header(height).tx_root, tx_hash, proof):
             raise ProofError("the transaction proof does not lead to the block's tx_root", "root_mismatch")
 
+    def verify_receipt(self, height: int, encoded_receipt: bytes, proof: ListProof) -> None:
+        """Raise ProofError unless the encoded receipt is in the block at height."""
+        if not verify_list_proof(self.suite.digest, self.header(height).receipts_root, encoded_receipt, proof):
+            raise ProofError("the receipt proof does not lead to the block's receipts_root", "root_mismatch")
+
     def verify_state(self, height: int, state_key: bytes, value: bytes | None, proof: SparseMerkleProof) -> None:
         """Raise ProofError unless state_key held value (None: was absent) after the block at height."""
         digest = self.suite.digest

@@ -278,8 +278,10 @@ class LedgerService:
         if where is None:
             raise LedgerError("transaction not found", ResultCode.NOT_FOUND)
         height, proof = self.chain.prove_transaction(tx_hash)
+        _, encoded_receipt, receipt_proof = self.chain.prove_receipt(tx_hash)
         return {"height": height, "index": where[1], "transaction": self.chain.encoded_transactions(height)[where[1]],
-                "receipt": receipt_view(self.chain.receipts(height)[where[1]]), "proof": proof.to_value()}
+                "receipt": receipt_view(self.chain.receipts(height)[where[1]]), "proof": proof.to_value(),
+                "receipt_encoded": encoded_receipt, "receipt_proof": receipt_proof.to_value()}
 
     def state(self, key: bytes, height: int | None) -> dict[str, Any]:
         """A state value with its proof at a height (default latest)."""

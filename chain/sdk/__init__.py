@@ -4,7 +4,7 @@ Applications reach the chain only through these names.
 """
 from __future__ import annotations
 
-from chain.sdk.client import Client, Entry
-from chain.sdk.errors import ApiError, ProofFailed, SdkError
+from chain.sdk.client import Client, Entry, ProofReport
+from chain.sdk.errors import ApiError, ProofFailed, SdkError, Unreachable
 
-__all__ = ["ApiError", "Client", "Entry", "ProofFailed", "SdkError"]
+__all__ = ["ApiError", "Client", "Entry", "ProofFailed", "ProofReport", "SdkError", "Unreachable"]

@@ -28,8 +28,9 @@ from chain.ledger.merkle import ListProof
 from chain.ledger.model import DataEntry
 from chain.ledger.operations import InvokeContract, Operation
 from chain.ledger.smt import PLACEHOLDER, ProofError, SparseMerkleProof
+from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import Transaction, TxContent
-from chain.sdk.errors import ApiError, ProofFailed
+from chain.sdk.errors import ApiError, ProofFailed, Unreachable
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,10 @@ class Client:
         headers = kwargs.pop("headers", {})
         if auth:
             headers["Authorization"] = f"Bearer {self.token()}"
-        response = self.http.request(method, self.base + path, headers=headers, timeout=self.timeout_s, **kwargs)
+        try:
+            response = self.http.request(method, self.base + path, headers=headers, timeout=self.timeout_s, **kwargs)
+        except requests.RequestException as exc:
+            raise Unreachable(f"cannot reach the gateway at {self.base}: {exc}") from None
         try:
             body = response.json()
         except ValueError:
@@ -145,8 +149,19 @@ class Client:
         """A committed transaction with its receipt; its inclusion proof checked against a certified header."""
         found = self._request("GET", self._ledger_path(f"/transactions/{tx_hash.hex()}"))
         if verify:
-            light = self.light_client(found["height"])
-            light.verify_transaction(found["height"], tx_hash, ListProof.from_value(decode(bytes.fromhex(found["proof"]))))
+            height = found["height"]
+            light = self.light_client(height)
+            try:
+                light.verify_transaction(height, tx_hash, ListProof.from_value(decode(bytes.fromhex(found["proof"]))))
+                encoded = bytes.fromhex(found["receipt_encoded"])
+                light.verify_receipt(height, encoded, ListProof.from_value(decode(bytes.fromhex(found["receipt_proof"]))))
+            except ProofError as exc:
+                raise ProofFailed(str(exc), exc.code) from None
+            receipt = from_cbor(Receipt, encoded)
+            shown = found["receipt"]
+            if (receipt.tx_hash != tx_hash or receipt.code != shown["code"] or receipt.message != shown["message"]
+                    or receipt.index != found["index"]):
+                raise ProofFailed("the receipt the gateway showed differs from the proven one", "receipt_mismatch")
             found["verified"] = True
         return found  # type: ignore[no-any-return]
 
@@ -167,12 +182,21 @@ class Client:
 
     def _verify_state(self, height: int, state_key: bytes, raw: bytes | None, proof_hex: str) -> None:
         light = self.light_client(height)
-        light.verify_state(height, state_key, raw, SparseMerkleProof.from_cbor(decode(bytes.fromhex(proof_hex))))
+        try:
+            light.verify_state(height, state_key, raw, SparseMerkleProof.from_cbor(decode(bytes.fromhex(proof_hex))))
+        except ProofError as exc:
+            raise ProofFailed(str(exc), exc.code) from None
 
     # -- light client -------------------------------------------------------------------------
 
     def light_client(self, height: int) -> LightClient:
         """The light client, advanced (certificates checked header by header) to trust `height`."""
+        try:
+            return self._advance(height)
+        except ProofError as exc:
+            raise ProofFailed(str(exc), exc.code) from None
+
+    def _advance(self, height: int) -> LightClient:
         if self._light is None:
             genesis = self._request("GET", self._ledger_path("/genesis"))
             header = from_cbor(BlockHeader, bytes.fromhex(genesis["header"]))

@@ -22,3 +22,7 @@ class ProofFailed(SdkError):
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class Unreachable(SdkError):
+    """The gateway could not be reached (connection refused, timed out, reset)."""
