@@ -349,6 +349,10 @@ def submit(ledger: str) -> Any:
     return jsonify({"results": _submit(ledger, encoded, wait_ms)})
 
 
+def _is_hex(text: str) -> bool:
+    return len(text) % 2 == 0 and all(c in "0123456789abcdef" for c in text)
+
+
 def operations_from_json(items: Any) -> list[Operation]:
     """Operations from [{"type": "WriteKV", "account": ..., ...}, ...] (bytes fields as hex)."""
     if not isinstance(items, list) or not 1 <= len(items) <= 256:
@@ -358,6 +362,12 @@ def operations_from_json(items: Any) -> list[Operation]:
         where = f"operations[{i}]"
         if not isinstance(item, dict) or item.get("type") not in OPERATIONS:
             raise bad_request(f"'type' must be one of {', '.join(OPERATIONS)}", f"{where}.type")
+        address = item.get("address")
+        if isinstance(address, str) and not _is_hex(address):
+            try:
+                item = {**item, "address": Address.parse(address).encode().hex()}
+            except (CryptoError, ValueError):
+                raise bad_request("not an address (Base58Check text or hex)", f"{where}.address") from None
         ops.append(dataclass_from_json(OPERATIONS[item["type"]], item, where))
     return ops
 
@@ -400,18 +410,38 @@ TX_HASH = Param("tx_hash", "path", {"type": "string", "pattern": "^[0-9a-f]{64}$
            tag="transactions", params=[LEDGER, TX_HASH])
 def transaction(ledger: str, tx_hash: str) -> Any:
     led = ledger_of(ledger)
-    found = _call("transaction", ledger=ledger, tx_hash=hex_bytes(tx_hash, "tx_hash", 32))
+    raw_hash = hex_bytes(tx_hash, "tx_hash", 32)
+    cache = _gw().blocks
+    view = cache.get(("tx", ledger, raw_hash))  # a committed transaction, its receipt and proofs never change
+    if view is None:
+        view = cache.put(("tx", ledger, raw_hash), _transaction_view(led, ledger, raw_hash))
+    return jsonify(view)
+
+
+def _transaction_view(led: _Ledger, ledger: str, raw_hash: bytes) -> dict[str, Any]:
+    found = _call("transaction", ledger=ledger, tx_hash=raw_hash)
     tx = Transaction.decode(led.suite, found["transaction"], 1 << 24)
-    ops = [{"type": type(op).__name__, **to_json(op)} for op in tx.content.operations]
+    ops = [operation_json(op) for op in tx.content.operations]
     signers = [str(Address.of(PublicKey.decode(e.public_key), led.suite.hash_algorithm)) for e in tx.endorsements]
     receipt = found["receipt"]
-    return jsonify({"height": found["height"], "index": found["index"], "tx_hash": tx.hash.hex(),
-                    "encoded": found["transaction"].hex(), "nonce": tx.content.nonce.hex(),
-                    "expiry_height": tx.content.expiry_height, "operations": ops, "signers": signers,
-                    "receipt": {**to_json({k: v for k, v in receipt.items() if k != "result"}),
-                                "result": _result_json(receipt.get("result", b""))},
-                    "proof": encode(found["proof"]).hex(), "receipt_encoded": found["receipt_encoded"].hex(),
-                    "receipt_proof": encode(found["receipt_proof"]).hex()})
+    return {"height": found["height"], "index": found["index"], "tx_hash": tx.hash.hex(),
+            "encoded": found["transaction"].hex(), "nonce": tx.content.nonce.hex(),
+            "expiry_height": tx.content.expiry_height, "operations": ops, "signers": signers,
+            "receipt": {**to_json({k: v for k, v in receipt.items() if k != "result"}),
+                        "result": _result_json(receipt.get("result", b""))},
+            "proof": encode(found["proof"]).hex(), "receipt_encoded": found["receipt_encoded"].hex(),
+            "receipt_proof": encode(found["receipt_proof"]).hex()}
+
+
+def operation_json(op: Operation) -> dict[str, Any]:
+    """An operation as JSON: its type name and fields; `address` fields in their Base58Check text form."""
+    view: dict[str, Any] = {"type": type(op).__name__, **to_json(op)}
+    if isinstance(getattr(op, "address", None), bytes):
+        try:
+            view["address"] = str(Address.decode(op.address))  # type: ignore[attr-defined]
+        except CryptoError:
+            pass
+    return view
 
 
 @api.route("GET", "/ledgers/{ledger}/transactions/{tx_hash}/outcome",
@@ -459,7 +489,8 @@ def _readable(led: _Ledger, account: str) -> DataAccount:
 
 
 ACCOUNT = Param("account", "path", NAME, "data account name")
-KEY = Param("key", "path", {"type": "string", "minLength": 1, "maxLength": 1024}, "key in the account")
+KEY = Param("key", "path", {"type": "string", "minLength": 1, "maxLength": 1024}, "key in the account (may contain /)",
+            greedy=True)
 
 
 @api.route("GET", "/ledgers/{ledger}/accounts/{account}", summary="A data account", tag="state", params=[LEDGER, ACCOUNT],
@@ -733,7 +764,9 @@ def invoke(ledger: str, name: str) -> Any:
                    Param("account", "query", NAME, "only events of this event account (contract:<name> for a contract)", False),
                    Param("topic", "query", NAME, "only events of this topic", False),
                    Param("from_height", "query", {"type": "integer", "minimum": 0},
-                         "replay from this height (default: the next block; Last-Event-ID resumes exactly)", False)])
+                         "replay from this height (default: the next block; Last-Event-ID resumes exactly)", False),
+                   Param("once", "query", {"type": "string", "enum": ["0", "1"]},
+                         "1: end the stream after the committed history instead of waiting for new blocks", False)])
 def events(ledger: str) -> Any:
     ledger_of(ledger)
     feed = _gw().feed(ledger)

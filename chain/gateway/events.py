@@ -12,7 +12,7 @@ from chain.gateway.errors import ApiError, bad_request
 
 log = logging.getLogger(__name__)
 
-KEEPALIVE_S = 15.0
+KEEPALIVE_S = 5.0  # also how soon a stream notices its client went away
 
 
 class EventFeed:

@@ -26,6 +26,8 @@ class Param:
     schema: dict[str, Any]
     description: str = ""
     required: bool = True
+    #: A path parameter that may contain "/" (servers decode %2F before routing, so it must match across segments).
+    greedy: bool = False
 
 
 @dataclass
@@ -58,7 +60,8 @@ class Api:
         """Register a handler for METHOD path (OpenAPI {param} syntax)."""
         endpoint = Endpoint(method, path, summary, tag, params or [], body, response or OBJECT, statuses, auth, streaming)
         self.endpoints.append(endpoint)
-        rule = re.sub(r"{(\w+)}", r"<\1>", path)
+        greedy = {p.name for p in endpoint.params if p.greedy}
+        rule = re.sub(r"{(\w+)}", lambda m: f"<path:{m[1]}>" if m[1] in greedy else f"<{m[1]}>", path)
 
         def register(handler: Callable[..., Any]) -> Callable[..., Any]:
             self.blueprint.add_url_rule(rule, endpoint=f"{method.lower()}_{handler.__name__}", view_func=handler,

@@ -142,6 +142,7 @@ class ChainStore:
         self.suite = get_suite(suite.decode())
         self.hasher = hash_function(self.suite.hash_algorithm)  # suite.digest without a lookup per call
         self.state = StateStore(kv, self.hasher)
+        self._leaves: dict[tuple[str, int], list[bytes]] = {}
 
     # -- creation ---------------------------------------------------------------------
 
@@ -292,16 +293,30 @@ class ChainStore:
         where = self.locate(tx_hash)
         if where is None:
             raise LedgerError("transaction not found", ResultCode.NOT_FOUND)
-        hashes = [t.hash for t in self.transactions(where[0])]
-        return where[0], list_proof(self.suite.digest, hashes, where[1])
+        return where[0], list_proof(self.suite.digest, self._block_leaves("tx", where[0]), where[1])
 
     def prove_receipt(self, tx_hash: bytes) -> tuple[int, bytes, ListProof]:
         """Height, encoded receipt and its inclusion proof against that header's receipts_root."""
         where = self.locate(tx_hash)
         if where is None:
             raise LedgerError("transaction not found", ResultCode.NOT_FOUND)
-        encoded = [r.encode() for r in self.receipts(where[0])]
+        encoded = self._block_leaves("receipt", where[0])
         return where[0], encoded[where[1]], list_proof(self.suite.digest, encoded, where[1])
+
+    def _block_leaves(self, kind: str, height: int) -> list[bytes]:
+        """Transaction hashes or encoded receipts of a committed block (the leaves of its roots), memoised:
+        committed blocks never change, and proofs for one block tend to be asked for together."""
+        key = (kind, height)
+        leaves = self._leaves.get(key)
+        if leaves is None:
+            if kind == "tx":
+                leaves = [t.hash for t in self.transactions(height)]
+            else:
+                leaves = [r.encode() for r in self.receipts(height)]
+            if len(self._leaves) >= 128:
+                self._leaves.pop(next(iter(self._leaves)))
+            self._leaves[key] = leaves
+        return leaves
 
     def prove_state(self, state_key: bytes, height: int | None = None) -> StateProof:
         """A state value with its proof against the state root of a height (default: latest)."""

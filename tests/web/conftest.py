@@ -11,13 +11,11 @@ import fcntl
 import os
 import shutil
 import subprocess
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from waitress import wasyncore
 
 from chain.contracts import compile_source
 from chain.crypto.keystore import load_key
@@ -33,7 +31,7 @@ from chain.ledger.operations import (
 )
 from chain.node.devsetup import init_node_dir
 from chain.sdk import Client
-from tests.chain.gateway.conftest import Stack, serve
+from tests.chain.gateway.conftest import Stack, serve, stop_server
 from tests.chain.node.conftest import PASSWORD, NodeProcess, free_port
 from web import create_app as create_web_app
 
@@ -66,17 +64,6 @@ class Explorer:
     def client(self) -> Client:
         """An SDK client signing with the admin key."""
         return Client(self.stack.url, key=self.stack.admin)
-
-
-def stop_server(server: Any, thread: threading.Thread) -> None:
-    """Stop a waitress server served from a thread: let its tasks finish, then close its sockets in its own loop.
-
-    Closing them from here while its loop sits in select() raises EBADF in that thread, and a task still running
-    would pull the closed trigger, whose descriptor number another socket of this process may have by then.
-    """
-    server.task_dispatcher.shutdown(timeout=5)
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=5)
 
 
 def _outcome(result: dict[str, Any]) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
-from waitress import create_server
+from waitress import create_server, wasyncore
 
 from chain.crypto import PrivateKey
 from chain.crypto.keystore import load_key
@@ -35,24 +35,37 @@ def serve(app: object) -> tuple[str, object, threading.Thread]:
     return f"http://127.0.0.1:{server.effective_port}", server, thread
 
 
+def stop_server(server: Any, thread: threading.Thread) -> None:
+    """Stop a waitress server served from a thread: let its tasks finish, then close its sockets in its own loop.
+
+    Closing them from here while its loop sits in select() raises EBADF in that thread, and a task still running
+    would pull the closed trigger, whose descriptor number another socket of this process may have by then.
+    """
+    server.task_dispatcher.shutdown(timeout=5)
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(timeout=5)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("stack")
     port = free_port()
     config = init_node_dir(base / "node", suite="sm", ledgers=["main", "audit"], port=port, password=PASSWORD.encode(),
                            scrypt_n=2**10)
-    node = NodeProcess(config, port, base / "node.log")
-    node.start()
     keys = base / "node" / "keys"
     custody = base / "custody"
     custody.mkdir()
     (custody / "admin.key").write_bytes((keys / "admin.key").read_bytes())
     (custody / "admin.key").chmod(0o600)
-    app = create_app(GatewayConfig([f"127.0.0.1:{free_port()}", f"127.0.0.1:{port}"], custody, PASSWORD.encode()))
-    url, server, thread = serve(app)
+    node = NodeProcess(config, port, base / "node.log")
+    node.start()
     try:
-        yield Stack(node, url, load_key(keys / "admin.key", PASSWORD.encode()), base / "node", app)
+        app = create_app(GatewayConfig([f"127.0.0.1:{free_port()}", f"127.0.0.1:{port}"], custody, PASSWORD.encode()))
+        url, server, thread = serve(app)
+        try:
+            yield Stack(node, url, load_key(keys / "admin.key", PASSWORD.encode()), base / "node", app)
+        finally:
+            app.extensions["gateway"].close()  # type: ignore[attr-defined]
+            stop_server(server, thread)
     finally:
-        app.extensions["gateway"].close()  # type: ignore[attr-defined]
-        server.close()  # type: ignore[attr-defined]
         node.stop()

@@ -140,3 +140,22 @@ def test_lists_page_through_users_participants_and_contracts(stack: Stack) -> No
     assert crl == {"items": [], "next": None}
     wrong = requests.get(f"{stack.url}/v1/ledgers/main/users", params={"after": "02aa"}, timeout=10)
     assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "after"
+
+
+def test_keys_with_slashes_and_address_fields_in_text(stack: Stack) -> None:
+    client = Client(stack.url, key=stack.admin)
+    client.send([RegisterDataAccount("paths", ()), WriteKV("paths", "a/b/c", b"deep", None)])
+    assert client.entry("paths", "a/b/c").value == b"deep"
+    history = requests.get(f"{stack.url}/v1/ledgers/main/accounts/paths/entries/a%2Fb%2Fc/history", timeout=10).json()
+    assert [h["text"] for h in history["history"]] == ["deep"]
+    outcome = client.send([ConfigureRole("VIEWER", 0, 1)])
+    me = client.address
+    headers = {"Authorization": f"Bearer {client.token()}"}
+    granted = requests.post(f"{stack.url}/v1/ledgers/main/transactions/custodial", headers=headers, timeout=30, json={
+        "operations": [{"type": "AuthorizeRoles", "address": me, "grant": ["VIEWER"], "revoke": [], "policy": "UNION"}],
+        "wait_ms": 30000}).json()
+    assert granted["outcome"]["receipt"]["code_name"] == "SUCCESS", granted
+    shown = requests.get(f"{stack.url}/v1/ledgers/main/transactions/{granted['tx_hash']}", timeout=10).json()
+    assert shown["operations"][0]["address"] == me
+    assert client.transaction(bytes.fromhex(granted["tx_hash"]))["verified"]
+    del outcome
