@@ -231,6 +231,15 @@ def event_json(event: dict[str, Any]) -> dict[str, Any]:
     return view  # type: ignore[no-any-return]
 
 
+def cached_block_view(led: _Ledger, height: int) -> dict[str, Any]:
+    """A block's JSON view, built once (committed blocks never change)."""
+    cache = _gw().blocks
+    view = cache.get(("view", led.name, height))
+    if view is None:
+        view = cache.put(("view", led.name, height), block_view(led, fetch_block(led.name, height)))
+    return view  # type: ignore[no-any-return]
+
+
 def fetch_block(name: str, height: int) -> dict[str, Any]:
     """A block from the gateway's cache or a node (committed blocks never change)."""
     cache = _gw().blocks
@@ -252,7 +261,7 @@ def block(ledger: str, height: str) -> Any:
         number = int(height)
     else:
         raise bad_request("expected a block height or 'latest'", "height")
-    return jsonify(block_view(led, fetch_block(ledger, number)))
+    return jsonify(cached_block_view(led, number))
 
 
 @api.route("GET", "/ledgers/{ledger}/headers", summary="Headers with commit certificates, for light clients", tag="ledgers",
@@ -311,7 +320,7 @@ SUBMIT_BODY = {"type": "object", "properties": {
 
 
 def _submit(name: str, encoded: list[bytes], wait_ms: int) -> list[dict[str, Any]]:
-    verdicts = _call("submit", ledger=name, transactions=encoded)
+    verdicts = _gw().submitter(name).submit(encoded)
     out = [to_json(v) for v in verdicts]
     if wait_ms:
         deadline = time.monotonic() + wait_ms / 1000

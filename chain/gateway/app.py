@@ -18,6 +18,7 @@ from chain.gateway.custody import Custody
 from chain.gateway.errors import ApiError
 from chain.gateway.events import EventFeed
 from chain.gateway.nodes import NodePool
+from chain.gateway.submitter import Submitter
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class Gateway:
         self.accounts: dict[tuple[str, str], Any] = {}  # registered data accounts never change
         self._feeds: dict[str, EventFeed] = {}
         self._feeds_lock = threading.Lock()
+        self._submitters: dict[str, Submitter] = {}
 
     def nonce(self) -> bytes:
         """A fresh transaction nonce."""
@@ -89,10 +91,18 @@ class Gateway:
                 feed = self._feeds[ledger] = EventFeed(ledger, self.nodes.call, lambda h: self.items(ledger, h))
             return feed
 
+    def submitter(self, ledger: str) -> Submitter:
+        """The submission coalescer of a ledger, started on first use."""
+        with self._feeds_lock:
+            submitter = self._submitters.get(ledger)
+            if submitter is None:
+                submitter = self._submitters[ledger] = Submitter(ledger, self.nodes.call)
+            return submitter
+
     def items(self, ledger: str, height: int) -> list[dict[str, Any]]:
         """The stream items of one block: the block, its transactions, its events."""
         led = api_module.ledger_of(ledger)
-        view = api_module.block_view(led, api_module.fetch_block(ledger, height))
+        view = api_module.cached_block_view(led, height)
         header = view["header"]
         out: list[dict[str, Any]] = [{"type": "block", "height": height, "hash": header["hash"],
                                       "timestamp_ms": header["timestamp_ms"], "tx_count": len(view["receipts"])}]
@@ -107,6 +117,8 @@ class Gateway:
         """Stop the event feeds."""
         for feed in self._feeds.values():
             feed.stop()
+        for submitter in self._submitters.values():
+            submitter.close()
 
 
 def create_app(config: GatewayConfig) -> Flask:

@@ -159,3 +159,35 @@ def test_keys_with_slashes_and_address_fields_in_text(stack: Stack) -> None:
     assert shown["operations"][0]["address"] == me
     assert client.transaction(bytes.fromhex(granted["tx_hash"]))["verified"]
     del outcome
+
+
+def test_concurrent_single_submissions_reach_the_node_in_groups(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = Client(stack.url, key=stack.admin)
+    client.send([RegisterDataAccount("burst", ())])
+    gateway = stack.app.extensions["gateway"]  # type: ignore[attr-defined]
+    real_call, calls = gateway.nodes.call, []
+
+    def counting(method: str, **params):  # type: ignore[no-untyped-def]
+        if method == "submit":
+            calls.append(len(params["transactions"]))
+        return real_call(method, **params)
+
+    gateway.nodes.call = counting
+    gateway.submitter("main").call = counting
+    try:
+        txs = [client.build([WriteKV("burst", f"k{i}", b"v", None)]) for i in range(120)]
+
+        def post(tx):  # type: ignore[no-untyped-def]
+            return requests.post(f"{stack.url}/v1/ledgers/main/transactions", json={"transaction": tx.encode().hex()},
+                                 timeout=30).json()["results"][0]
+
+        with ThreadPoolExecutor(24) as pool:
+            results = list(pool.map(post, txs))
+    finally:
+        gateway.nodes.call = real_call
+        gateway.submitter("main").call = real_call
+    assert all(r["accepted"] for r in results)
+    assert sum(calls) == 120 and len(calls) < 120  # coalesced: fewer node requests than HTTP requests
+    assert [r["tx_hash"] for r in results] == [t.hash.hex() for t in txs]  # each caller got its own verdict
