@@ -4,11 +4,14 @@ python -m bench.gateway [--suite classic] [--seconds 30] [--batch 100] [--reader
 
 1. Start a fresh n-validator consortium as processes (as bench.consensus does) and a gateway process in front of
    all its nodes (waitress, 64 threads).
-2. Submissions: pre-signed KV writes by 500 users, posted by 4 client processes over keep-alive connections,
+2. Submissions: pre-signed KV writes by 500 users, posted by 4 client processes of 8 threads each (32 keep-alive
+   connections),
    (a) one transaction per request, (b) --batch per request; committed tx/s over the window, counted from the
    blocks.
 3. Reads: --readers concurrent clients (4 processes) each loop over GET block/latest, a transaction with its proof
    and a data entry with its proof, waiting --think-ms between requests; p50/p95/p99 latency and requests/s.
+   Then the same mix from wrk with --readers connections, if wrk is installed (apt-get install wrk): the Python
+   clients above cost as much CPU as the gateway, and this machine has two cores.
 JSON lines as the other benchmarks.
 """
 from __future__ import annotations
@@ -61,16 +64,26 @@ def start_gateway(net: Network) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the gateway did not start")
 
 
-def _post_worker(url: str, chunks: list[list[str]], results: Any) -> None:
+def _post_worker(url: str, chunks: list[list[str]], results: Any, threads: int = 8) -> None:
+    import threading
+
     import requests
 
-    session = requests.Session()
-    accepted = 0
-    for chunk in chunks:
-        body = {"transaction": chunk[0]} if len(chunk) == 1 else {"transactions": chunk}
-        response = session.post(f"{url}/v1/ledgers/{LEDGER}/transactions", json=body, timeout=60)
-        accepted += sum(1 for r in response.json()["results"] if r.get("accepted"))
-    results.put(accepted)
+    accepted = [0] * threads
+
+    def post(k: int) -> None:
+        session = requests.Session()
+        for chunk in chunks[k::threads]:
+            body = {"transaction": chunk[0]} if len(chunk) == 1 else {"transactions": chunk}
+            response = session.post(f"{url}/v1/ledgers/{LEDGER}/transactions", json=body, timeout=60)
+            accepted[k] += sum(1 for r in response.json()["results"] if r.get("accepted"))
+
+    pool = [threading.Thread(target=post, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    results.put(sum(accepted))
 
 
 def submit_load(net: Network, url: str, txs: list[Transaction], per_request: int, processes: int = 4) -> dict[str, float]:
@@ -158,6 +171,39 @@ def read_load(url: str, paths: list[str], readers: int, seconds: float, think_ms
             "p95_ms": pct(0.95), "p99_ms": pct(0.99), "mean_ms": round(statistics.fmean(latencies) * 1000, 2)}
 
 
+_WRK_SCRIPT = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.errors.status))
+end
+"""
+
+
+def read_load_wrk(url: str, paths: list[str], connections: int, seconds: float) -> dict[str, float] | None:
+    """The same read mix with wrk (C, epoll) as the load generator, so the clients cost almost no CPU; None without wrk."""
+    import shutil
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
+    done = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name, url],
+                          capture_output=True, text=True, timeout=seconds + 60)
+    line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT")), None)
+    if line is None:
+        raise RuntimeError(done.stdout + done.stderr)
+    requests_, duration_us, p50, p95, p99, bad = (int(x) for x in line.split()[1:])
+    return {"requests": requests_, "requests_per_s": round(requests_ / (duration_us / 1e6), 1), "p50_ms": p50 / 1000,
+            "p95_ms": p95 / 1000, "p99_ms": p99 / 1000, "non_2xx": bad}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", choices=["classic", "sm"], default="classic")
@@ -193,7 +239,11 @@ def main() -> None:
             log(f"reads: {args.readers} clients for {args.seconds:.0f} s, think {args.think_ms:.0f} ms")
             result = read_load(url, paths, args.readers, args.seconds, args.think_ms)
             emit("gateway", f"{args.suite}/n{args.nodes}/reads_{args.readers}_clients", result["p95_ms"], unit="ms p95",
-                 think_ms=args.think_ms, **result)
+                 think_ms=args.think_ms, generator="python", **result)
+            fast = read_load_wrk(url, paths, args.readers, args.seconds)
+            if fast is not None:
+                emit("gateway", f"{args.suite}/n{args.nodes}/reads_{args.readers}_connections_wrk", fast["p95_ms"],
+                     unit="ms p95", generator="wrk", **fast)
         finally:
             if gateway is not None:
                 gateway.send_signal(signal.SIGTERM)

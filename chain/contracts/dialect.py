@@ -43,3 +43,25 @@ WRITING = {"store", "erase", "emit", "write-data", "call-contract"}
 
 PARAM_TYPES = {"int": "int", "str": "str", "bytes": "bytes", "bool": "bool", "list": "list", "tuple": "list",
                "dict": "dict", "None": "none", "Any": "any"}
+
+
+def writes_state(node: object) -> bool:
+    """True if an IR tree contains an instruction that changes state (calls of other functions not followed)."""
+    if type(node) is list:
+        if node and isinstance(node[0], str) and str(node[0]) in WRITING:
+            return True
+        return any(writes_state(child) for child in node)
+    return False
+
+
+def internal_calls(node: object) -> set[str]:
+    """Names of the contract's own functions an IR tree calls."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if type(item) is list:
+            if len(item) >= 2 and item[0] == "call" and isinstance(item[1], str):
+                found.add(str(item[1]))
+            stack.extend(item)
+    return found

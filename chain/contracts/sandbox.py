@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chain.contracts.compiler import compile_source
-from chain.contracts.errors import HostError
+from chain.contracts.errors import ContractError, HostError
 from chain.contracts.host import Environment
 from chain.contracts.limits import DEFAULT_LIMITS, Limits
+from chain.contracts.values import encode_args
 from chain.contracts.vm.execute import Outcome, execute
 from chain.contracts.vm.program import Program, load_program
 
@@ -55,7 +56,12 @@ class Sandbox:
         self.time_ms += 1000
         env = Environment(origin, organisation, roles, self.height, self.time_ms, self.height.to_bytes(32, "big"))
         self._pending = _Pending()
-        outcome = execute(self.program(name), self, env, name, function, list(args), limits=self.limits,
+        # arguments travel as a node gets them (canonical CBOR), so tuples arrive as lists there and here
+        try:
+            encoded = encode_args(list(args))
+        except ContractError as exc:
+            raise ValueError(f"arguments are not contract values: {exc}") from None
+        outcome = execute(self.program(name), self, env, name, function, encoded, limits=self.limits,
                           gas_limit=gas_limit, record=record, on_step=on_step)
         if outcome.ok:
             for key, value in self._pending.storage.items():

@@ -733,7 +733,7 @@ def _modes(module: _Module, functions: list[list[Node]]) -> dict[str, str]:
     """`view` for functions that (with what they call) change no state, else `write`."""
     direct: dict[str, bool] = {}
     for fn in functions:
-        direct[str(fn[1])] = _writes(fn[-1])
+        direct[str(fn[1])] = dialect.writes_state(fn[-1])
     graph = {name: [callee for callee, _ in getattr(module.functions[name], "_calls", [])] for name in direct}
     modes = {}
     for name in direct:
@@ -748,10 +748,3 @@ def _modes(module: _Module, functions: list[list[Node]]) -> dict[str, str]:
         modes[name] = "write" if writes else "view"
     return modes
 
-
-def _writes(node: Any) -> bool:
-    if type(node) is list:
-        if node and isinstance(node[0], Sym) and str(node[0]) in dialect.WRITING:
-            return True
-        return any(_writes(child) for child in node)
-    return False

@@ -170,6 +170,18 @@ class Program:
             raise IRError("a program needs at least one function")
         for fn, form in bodies:
             fn.body = _FunctionBuilder(self, fn, form).build()
+        for fn, form in bodies:
+            self._check_view(fn, form)
+
+    def _check_view(self, fn: Function, body: list[Any]) -> None:
+        """A function declared `view` may neither change state nor call a function that may."""
+        if fn.mode != "view":
+            return
+        if dialect.writes_state(body):
+            raise IRError(f"function {fn.name} is declared view but changes state", fn.line)
+        for callee in sorted(dialect.internal_calls(body)):
+            if self.functions[callee].mode != "view":
+                raise IRError(f"function {fn.name} is declared view but calls {callee}, which is not", fn.line)
 
     def _declare_map(self, form: list[Any]) -> None:
         name, prefix = str(form[1]), form[2]

@@ -377,3 +377,18 @@ def test_header_permissions_are_what_the_loader_enforces() -> None:
         assert stripped != text
         with pytest.raises(IRError, match="not declared"):
             load_program(stripped.encode())
+
+
+def test_ir_that_claims_view_but_writes_is_refused() -> None:
+    from chain.contracts import IRError, compile_source, load_program
+
+    source = 'from contract import Map\nm = Map("m")\n\ndef peek() -> int:\n    return 1\n\ndef put() -> None:\n    m["k"] = 1\n'
+    ir = compile_source(source)
+    assert "(mode view)" in ir and "(mode write)" in ir
+    lying = ir.replace("(mode write)", "(mode view)")
+    with pytest.raises(IRError, match="declared view but changes state"):
+        load_program(lying.encode())
+    caller = compile_source(source + '\ndef both() -> None:\n    put()\n').replace(
+        "(function both public\n    (mode write)", "(function both public\n    (mode view)")
+    with pytest.raises(IRError, match="calls put"):
+        load_program(caller.encode())

@@ -159,10 +159,12 @@ def test_maps_return_their_default_for_missing_keys_and_persist_writes() -> None
     assert invoke_guarded(sandbox, "m", "bump", "b").value == 1
     assert invoke_guarded(sandbox, "m", "get_name", "nobody").value is None
     assert invoke_guarded(sandbox, "m", "pair", 7).value == (0, "")
-    invoke_guarded(sandbox, "m", "set_name", ("t", 1), ["x", {"y": b"z"}])
-    assert invoke_guarded(sandbox, "m", "get_name", ("t", 1)).value == ["x", {"y": b"z"}]
-    assert invoke_guarded(sandbox, "m", "forget", ("t", 1)).value is True
-    assert invoke_guarded(sandbox, "m", "get_name", ("t", 1)).value is None
+    # arguments arrive as canonical CBOR, as on a node: a tuple argument is a list there, and lists are not keys
+    assert "a list cannot be a key" in str(invoke_guarded(sandbox, "m", "get_name", ("t", 1)).error)
+    invoke_guarded(sandbox, "m", "set_name", "t1", ["x", {"y": b"z"}])
+    assert invoke_guarded(sandbox, "m", "get_name", "t1").value == ["x", {"y": b"z"}]
+    assert invoke_guarded(sandbox, "m", "forget", "t1").value is True
+    assert invoke_guarded(sandbox, "m", "get_name", "t1").value is None
     assert invoke_guarded(sandbox, "m", "forget", "never-set").value is False  # deleting a missing entry is allowed
     keys = {key for contract, key in sandbox.storage}
     assert all(contract == "m" for contract, _ in sandbox.storage)
