@@ -29,6 +29,7 @@ from chain.node.processes import down, node_directories, up
 
 DEFAULT_PORT = 7400
 GATEWAY_PORT = 8080
+EXPLORER_PORT = 8000
 VALIDATORS = 4
 
 
@@ -88,7 +89,9 @@ class _GatewayThread:
         self.app, self.server, self.url = app, server, url
 
     def stop(self) -> None:
-        self.app.extensions["gateway"].close()  # type: ignore[attr-defined]
+        gateway = self.app.extensions.get("gateway")  # type: ignore[attr-defined]
+        if gateway is not None:
+            gateway.close()
         self.server.close()  # type: ignore[attr-defined]
 
 
@@ -112,6 +115,22 @@ def _start_gateway(directory: Path, configs: list[NodeConfig], homes: list[Path]
     return _GatewayThread(app, server, url)
 
 
+def _start_explorer(gateway_url: str, say: Callable[[str], None]) -> _GatewayThread:
+    """Serve the explorer on 127.0.0.1:8000 (another free port if taken) in front of the gateway."""
+    from web import create_app as create_web_app
+
+    app = create_web_app(gateway_url, "main")
+    port = EXPLORER_PORT if _port_free(EXPLORER_PORT) else 0
+    server = create_server(app, host="127.0.0.1", port=port, threads=16, channel_timeout=300)
+    threading.Thread(target=server.run, name="explorer", daemon=True).start()
+    url = f"http://127.0.0.1:{server.effective_port}"
+    import requests
+
+    home = requests.get(f"{url}/explorer/", timeout=30)
+    say(f"   explorer     {url}/explorer/ (the web front end, through the gateway): home page {home.status_code}")
+    return _GatewayThread(app, server, url)
+
+
 def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], keep_running: bool) -> None:
     """Create (once) and start four validators, write demo data through one, read it back with a proof from another."""
     if not (directory / "network.json").exists():
@@ -121,6 +140,7 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
     configs = [NodeConfig.load(h / "node.json") for h in homes]
     started = up(directory, timeout=120)
     gateway: _GatewayThread | None = None
+    explorer: _GatewayThread | None = None
     try:
         say(f"== consortium: {len(homes)} BFT validators as separate processes (tolerates 1 faulty)")
         for home, config in zip(homes, configs):
@@ -161,6 +181,7 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
         _contract_demo(first, homes, password, say)
         gateway = _start_gateway(directory, configs, homes, password, say, stamp)
         url = gateway.url
+        explorer = _start_explorer(url, say)
         say(f"   files        {directory} (CA, keys, genesis, one LevelDB ledger per node, logs)")
         if not keep_running:
             return
@@ -172,6 +193,7 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
             f"--key-file {homes[0]}/keys/admin.key")
         say(f"   kill -9 $(cat {homes[1]}/node.pid)   # commits go on; then: .venv/bin/chain net up --dir {directory}")
         say(f"   curl {url}/v1/ledgers/main/blocks/latest")
+        say(f"   open {explorer.url}/explorer/ in a browser (blocks appear live; search; proofs)")
         say("Press Ctrl-C to stop the consortium.")
         try:
             while True:
@@ -179,6 +201,8 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
         except KeyboardInterrupt:
             pass
     finally:
+        if explorer is not None:
+            explorer.stop()
         if gateway is not None:
             gateway.stop()
         if started:

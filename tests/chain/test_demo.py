@@ -24,6 +24,7 @@ def test_demo_runs_and_reports_each_part(tmp_path: Path) -> None:
     assert "demo-token (chain/contracts/examples/token.py) endorsed by" in out
     assert "transfer SUCCESS in block 2" in out and "retailer-1 now holds 25 (dry run)" in out
     assert "/v1 (OpenAPI " in out and "proof verified by the SDK's light client" in out
+    assert "explorer     http://127.0.0.1:" in out and "home page 200" in out
     again = subprocess.run([sys.executable, "-m", "chain.demo"], capture_output=True, text=True, timeout=240,
                            env={"CHAIN_DEMO_DIR": str(tmp_path), "CHAIN_DEMO_ONESHOT": "1", "PATH": "/usr/bin:/bin"},
                            cwd=Path(__file__).resolve().parents[2])
