@@ -1,16 +1,12 @@
 """Tables that follow the ledger's state: data accounts, the latest value of each data key, contracts.
 
-They are derived from the operations of successful transactions, replaying the
-handlers' own rules (chain/ledger/execution/handlers): a WriteKV makes a key's
-version 0 when new and the previous version + 1 otherwise (when the write
-states an expected version, which the ledger checked, that version + 1);
-DeployContract makes version 0 with the suite hash of the IR, UpgradeContract
-the next version, SetContractState the state. Derivation, not reading state
-back, keeps the source protocol to committed blocks and makes a rebuild from
-genesis give the same rows on any engine. What a block body does not show is not derived: a
-contract's write_data() changes a data key without a WriteKV operation, so
-such writes are not in data_entries, and the key's version there stays behind
-until a WriteKV with an expected version (docs/indexer.md).
+Data entries come from the block's `entries` (every key it wrote, by WriteKV or
+a contract's write_data, as the block left it); from a source without them they
+are derived from WriteKV operations with the handler's rule (new key version 0,
+then + 1; a stated expected version, which the ledger checked, + 1).
+Contracts and data accounts are derived from the operations of successful
+transactions: DeployContract makes version 0 with the suite hash of the IR,
+UpgradeContract the next version, SetContractState the state.
 """
 from __future__ import annotations
 
@@ -59,9 +55,18 @@ def _contracts(session: Session, names: set[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def apply_effects(session: Session, effects: Sequence[Effect], suite: CryptoSuite) -> None:
-    """Update the derived tables for one block's effects, in order, with bulk inserts and updates."""
-    entries = _entries(session, {(e.op.account, e.op.key) for e in effects if isinstance(e.op, WriteKV)})
+def apply_effects(session: Session, effects: Sequence[Effect], suite: CryptoSuite,
+                  block_entries: Sequence[dict[str, Any]] | None = None) -> None:
+    """Update the derived tables for one block's effects, in order, with bulk inserts and updates.
+
+    With `block_entries` (what the node reports the block wrote, contracts' writes included) data_entries takes
+    them as they are; without, it derives them from the WriteKV operations.
+    """
+    if block_entries is not None:
+        keys = {(e["account"], e["key"]) for e in block_entries}
+    else:
+        keys = {(e.op.account, e.op.key) for e in effects if isinstance(e.op, WriteKV)}
+    entries = _entries(session, keys)
     contracts = _contracts(session, {e.op.name for e in effects
                                      if isinstance(e.op, (DeployContract, UpgradeContract, SetContractState))})
     known_entries, known_contracts = set(entries), set(contracts)
@@ -71,6 +76,8 @@ def apply_effects(session: Session, effects: Sequence[Effect], suite: CryptoSuit
         if isinstance(op, RegisterDataAccount):
             accounts.append({"name": op.name, "owners": ",".join(effect.signers), "readers": ",".join(op.readers), **where})
         elif isinstance(op, WriteKV):
+            if block_entries is not None:
+                continue
             current = entries.get((op.account, op.key))
             if op.expected_version is not None:  # the ledger checked it, so the version before this write is known
                 version = op.expected_version + 1
@@ -94,6 +101,8 @@ def apply_effects(session: Session, effects: Sequence[Effect], suite: CryptoSuit
                 record.update(version=record["version"] + 1, code_hash=suite.digest(op.code), **where)
             else:
                 record.update(state=EntityState(op.state).name, **where)
+    for entry in block_entries or ():
+        entries[(entry["account"], entry["key"])] = dict(entry)
     insert_rows(session, DataAccountRow, accounts)
     _write(session, DataEntryRow, entries, known_entries)
     _write(session, ContractRow, contracts, known_contracts)

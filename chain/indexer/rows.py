@@ -67,6 +67,9 @@ class BlockRows:
     operations: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    #: The data keys the block wrote as the node reports them (WriteKV and contracts' write_data alike);
+    #: None from a source that does not send them, in which case they are derived from WriteKV operations.
+    entries: list[dict[str, Any]] | None = None
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -189,4 +192,12 @@ def block_rows(block: dict[str, Any], suite: CryptoSuite, height: int) -> BlockR
             "account": event["account"], "topic": event["topic"], "sequence": event["sequence"],
             "content": event["content"], "publisher": address_text(event["publisher"]), "height": height,
             "tx_hash": event["tx_hash"]})
+    if "entries" in block:
+        rows.entries = []
+        for entry in block["entries"]:
+            if entry["height"] != height or entry["tx_hash"] not in included:
+                raise IndexerError(f"block {height}: a data entry names another block or transaction", "bad_block")
+            rows.entries.append({
+                "account": entry["account"], "key": entry["key"], "value": entry["value"], "version": entry["version"],
+                "writer": address_text(entry["writer"]), "height": height, "tx_hash": entry["tx_hash"]})
     return rows

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from chain.ledger.chain_store import ChainStore
 from chain.node.client import NodeClient
-from chain.node.service import event_view, receipt_view
+from chain.node.service import entry_view, event_view, receipt_view
 
 
 class BlockSource(Protocol):
@@ -58,4 +58,5 @@ class ChainStoreSource:
         return {"header": chain.header(height).encode(), "transactions": chain.encoded_transactions(height),
                 "receipts": [receipt_view(r) for r in chain.receipts(height)],
                 "certificate": chain.certificate(height).encode(),
-                "events": [event_view(e) for e in chain.events(height)]}
+                "events": [event_view(e) for e in chain.events(height)],
+                "entries": [entry_view(a, k, e) for a, k, e in chain.data_entries(height)]}

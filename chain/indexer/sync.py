@@ -113,8 +113,8 @@ class Indexer:
             if rows.events:
                 first = (session.scalar(select(func.max(EventRow.id))) or 0) + 1
                 insert_rows(session, EventRow, [{"id": first + i, **event} for i, event in enumerate(rows.events)])
-            if rows.effects:
-                apply_effects(session, rows.effects, suite)
+            if rows.effects or rows.entries:
+                apply_effects(session, rows.effects, suite, rows.entries)
             self._advance(session, mark, rows, suite)
 
     def _check_continuity(self, mark: Checkpoint | None, rows: BlockRows) -> None:

@@ -27,7 +27,7 @@ from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import load
 from chain.ledger.genesis import GenesisConfig
 from chain.ledger.merkle import ListProof, list_proof, list_root
-from chain.ledger.model import Event, LedgerSettings, Membership, MembershipChange
+from chain.ledger.model import DataEntry, Event, LedgerSettings, Membership, MembershipChange
 from chain.ledger.receipt import Receipt
 from chain.ledger.state_store import KVReader, StateProof, StateStore
 from chain.ledger.transaction import Transaction, TxContent
@@ -44,6 +44,7 @@ RECEIPTS = b"R"
 CERTIFICATE = b"C"
 TX_INDEX = b"X"
 EVENTS = b"E"  # height(8) -> CBOR array of the state keys of the events a block published, in publication order
+ENTRIES = b"D"  # height(8) -> CBOR array of the state keys of the data entries a block wrote, in first-write order
 GENESIS_LEDGER_ID = bytes(32)
 GENESIS_NONCE = b"genesis"
 MAX_BLOCK_RECORD = 1 << 30  # block bodies and receipt lists may exceed the codec's 4 MiB default
@@ -123,6 +124,7 @@ class Proposal:
     rejected: list[tuple[Transaction, Rejection]]
     records: dict[bytes, bytes | None] = field(repr=False)
     events: list[bytes] = field(default_factory=list, repr=False)
+    entries: list[bytes] = field(default_factory=list, repr=False)
 
     def block_hash(self, suite: CryptoSuite) -> bytes:
         """Hash of the header."""
@@ -223,6 +225,22 @@ class ChainStore:
             value = self.state.get(key)
             if value is not None:
                 out.append(from_cbor(Event, value))
+        return out
+
+    def data_entries(self, height: int) -> list[tuple[str, str, DataEntry]]:
+        """(account, key, entry after the block) of every data key block `height` wrote, by WriteKV or by a
+        contract's write_data (none for blocks a restored store never executed)."""
+        raw = self.kv.get(ENTRIES + _h(height))
+        if raw is None:
+            return []
+        keys = decode(raw)
+        assert isinstance(keys, list)
+        out = []
+        for key in keys:
+            value = self.state.get_at(key, height)
+            if value is not None:
+                account, name = ns.parse_data_entry_key(key)
+                out.append((account, name, from_cbor(DataEntry, value)))
         return out
 
     def receipts(self, height: int) -> list[Receipt]:
@@ -410,9 +428,10 @@ class ChainStore:
             list_root(self.hasher, [r.encode() for r in receipts]),
             root, validators.hash(self.suite), after.hash(self.suite), proposer,
         )
-        event_prefix = bytes([ns.Namespace.EVENT])
+        event_prefix, entry_prefix = bytes([ns.Namespace.EVENT]), bytes([ns.Namespace.DATA_ENTRY])
         events = [key for key in overlay.writes if key[:1] == event_prefix]
-        return Proposal(header, included, encoded, receipts, rejected, records, events)
+        entries = [key for key in overlay.writes if key[:1] == entry_prefix]
+        return Proposal(header, included, encoded, receipts, rejected, records, events, entries)
 
     def replay(self, header: BlockHeader, encoded: Sequence[bytes], verifier: Callable[[list[tuple[bytes, bytes, bytes]]], list[bool]] | None = None) -> Proposal:
         """Re-execute a block received or stored elsewhere; raise if anything differs from its header."""
@@ -477,6 +496,8 @@ class ChainStore:
                                            proposal.receipts, certificate))
         if proposal.events:
             records[EVENTS + _h(header.height)] = encode(proposal.events, max_size=MAX_BLOCK_RECORD)
+        if proposal.entries:
+            records[ENTRIES + _h(header.height)] = encode(proposal.entries, max_size=MAX_BLOCK_RECORD)
         self._write(self.kv, records)
 
     @classmethod

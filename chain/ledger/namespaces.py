@@ -88,6 +88,22 @@ def data_entry_key(account: str, key: str) -> bytes:
     return _DATA_ENTRY + _text(account) + _text(key)
 
 
+def parse_data_entry_key(state_key: bytes) -> tuple[str, str]:
+    """(account, key) of a data entry's state key; ValueError if it is not one."""
+    if state_key[:1] != _DATA_ENTRY:
+        raise ValueError("not a data entry key")
+    parts, rest = [], state_key[1:]
+    for _ in range(2):
+        if len(rest) < 2:
+            raise ValueError("truncated data entry key")
+        size = int.from_bytes(rest[:2], "big")
+        parts.append(rest[2:2 + size].decode("utf-8"))
+        rest = rest[2 + size:]
+    if rest:
+        raise ValueError("trailing bytes after a data entry key")
+    return parts[0], parts[1]
+
+
 def contract_key(name: str) -> bytes:
     """A contract account."""
     return _CONTRACT + _text(name)

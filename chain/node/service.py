@@ -17,7 +17,7 @@ from chain.ledger.chain_store import ChainStore, KVStore, Proposal
 from chain.ledger.errors import LedgerError, ResultCode
 from chain.ledger.execution.contract_host import program_of
 from chain.ledger.execution.overlay import Overlay
-from chain.ledger.model import Event
+from chain.ledger.model import DataEntry, Event
 from chain.ledger.receipt import Receipt
 from chain.ledger.simulation import InvocationReport, simulate
 from chain.ledger.transaction import Transaction
@@ -49,6 +49,12 @@ def event_view(event: Event) -> dict[str, Any]:
     """A published event as a client sees it (contract events: account `contract:<name>`, content CBOR)."""
     return {"account": event.account, "topic": event.topic, "sequence": event.sequence, "content": event.content,
             "publisher": event.publisher, "height": event.height, "tx_hash": event.tx_hash}
+
+
+def entry_view(account: str, key: str, entry: DataEntry) -> dict[str, Any]:
+    """A data key as a block left it (what WriteKV and contracts' write_data wrote)."""
+    return {"account": account, "key": key, "value": entry.value, "version": entry.version, "writer": entry.writer,
+            "height": entry.height, "tx_hash": entry.tx_hash}
 
 
 def receipt_view(receipt: Receipt) -> dict[str, Any]:
@@ -270,7 +276,8 @@ class LedgerService:
         return {"header": self.chain.header(height).encode(), "transactions": self.chain.encoded_transactions(height),
                 "receipts": [receipt_view(r) for r in self.chain.receipts(height)],
                 "certificate": self.chain.certificate(height).encode(),
-                "events": [event_view(e) for e in self.chain.events(height)]}
+                "events": [event_view(e) for e in self.chain.events(height)],
+                "entries": [entry_view(a, k, e) for a, k, e in self.chain.data_entries(height)]}
 
     def transaction(self, tx_hash: bytes) -> dict[str, Any]:
         """A committed transaction, its receipt and inclusion proof."""

@@ -233,7 +233,7 @@ def test_an_in_memory_sqlite_database_works_like_a_file(sample: Sample, tmp_path
     on_disk.close()
 
 
-def test_a_write_with_an_expected_version_puts_the_version_back_in_step_after_a_contract_wrote_the_key(
+def test_data_keys_a_contract_wrote_are_indexed_from_the_block_with_their_versions(
         db: Database, new_ledger: Callable[[], LedgerHarness]) -> None:
     ledger = new_ledger()
     ledger.run([DeployContract("counter", COUNTER, ORG1_ONLY), RegisterDataAccount("notes", ())])
@@ -241,15 +241,34 @@ def test_a_write_with_an_expected_version_puts_the_version_back_in_step_after_a_
     assert ledger.run([InvokeContract("counter", "note", encode_args(["k", b"by contract"]))])[0].success
     indexer = Indexer(db.engine, ChainStoreSource(ledger.chain))
     indexer.sync()
-    with Session(db.engine) as s:
-        stale = s.get(DataEntryRow, ("notes", "k"))
-        assert stale is not None and (stale.value, stale.version) == (b"v0", 0)  # write_data() is not in the block body
-    assert ledger.run([WriteKV("notes", "k", b"v2", 1)])[0].success
-    indexer.sync()
     on_chain = from_cbor(DataEntry, _state(ledger, ns.data_entry_key("notes", "k")))
     with Session(db.engine) as s:
-        entry = s.get(DataEntryRow, ("notes", "k"))
-        assert entry is not None and (entry.value, entry.version) == (on_chain.value, on_chain.version) == (b"v2", 2)
+        row = s.get(DataEntryRow, ("notes", "k"))
+        assert row is not None and (row.value, row.version) == (b"by contract", 1) == (on_chain.value, on_chain.version)
+    assert ledger.run([WriteKV("notes", "k", b"v2", None)])[0].success
+    indexer.sync()
+    with Session(db.engine) as s:
+        row = s.get(DataEntryRow, ("notes", "k"))
+        assert row is not None and (row.value, row.version) == (b"v2", 2)
+
+
+def test_without_entries_from_the_source_versions_are_derived_from_writekv(
+        db: Database, new_ledger: Callable[[], LedgerHarness]) -> None:
+    ledger = new_ledger()
+    ledger.run([RegisterDataAccount("notes", ())])
+    ledger.run([WriteKV("notes", "k", b"v0", -1)])
+    ledger.run([WriteKV("notes", "k", b"v1", None)])
+
+    class OldNode(ChainStoreSource):
+        def block(self, height: int) -> dict[str, Any]:
+            block = super().block(height)
+            block.pop("entries")
+            return block
+
+    Indexer(db.engine, OldNode(ledger.chain)).sync()
+    with Session(db.engine) as s:
+        row = s.get(DataEntryRow, ("notes", "k"))
+        assert row is not None and (row.value, row.version) == (b"v1", 1)
 
 
 def test_an_indexer_whose_checkpoint_moved_under_it_refuses_to_write_the_block_again(db: Database, sample: Sample) -> None:
