@@ -106,7 +106,7 @@ def _check_decoded_size(value: object, size: int) -> None:
     2**30 items (or a cycle) sharing parts. The walk stops as soon as the count passes `size`.
     """
     total = 1
-    stack = [value]
+    stack: list[Any] = [value]
     while stack:
         item = stack.pop()
         tp = type(item)

@@ -445,9 +445,10 @@ def _transaction_view(led: _Ledger, ledger: str, raw_hash: bytes) -> dict[str, A
 def operation_json(op: Operation) -> dict[str, Any]:
     """An operation as JSON: its type name and fields; `address` fields in their Base58Check text form."""
     view: dict[str, Any] = {"type": type(op).__name__, **to_json(op)}
-    if isinstance(getattr(op, "address", None), bytes):
+    address = getattr(op, "address", None)
+    if isinstance(address, bytes):
         try:
-            view["address"] = str(Address.decode(op.address))  # type: ignore[attr-defined]
+            view["address"] = str(Address.decode(address))
         except CryptoError:
             pass
     return view

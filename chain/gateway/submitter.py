@@ -36,7 +36,8 @@ class Submitter:
         with self._ready:
             while not self._queue and not self._closed:
                 self._ready.wait()
-            taken, size = [], 0
+            taken: list[tuple[list[bytes], Future[list[dict[str, Any]]]]] = []
+            size = 0
             while self._queue and (not taken or size + len(self._queue[0][0]) <= MAX_GROUP):
                 item = self._queue.pop(0)
                 taken.append(item)

@@ -218,8 +218,7 @@ class ChainStore:
         raw = self.kv.get(EVENTS + _h(height))
         if raw is None:
             return []
-        keys = decode(raw)
-        assert isinstance(keys, list)
+        keys = self._keys_record(raw, height)
         out = []
         for key in keys:
             value = self.state.get(key)
@@ -233,8 +232,7 @@ class ChainStore:
         raw = self.kv.get(ENTRIES + _h(height))
         if raw is None:
             return []
-        keys = decode(raw)
-        assert isinstance(keys, list)
+        keys = self._keys_record(raw, height)
         out = []
         for key in keys:
             value = self.state.get_at(key, height)
@@ -242,6 +240,13 @@ class ChainStore:
                 account, name = ns.parse_data_entry_key(key)
                 out.append((account, name, from_cbor(DataEntry, value)))
         return out
+
+    @staticmethod
+    def _keys_record(raw: bytes, height: int) -> list[bytes]:
+        keys = decode(raw)
+        if not isinstance(keys, list) or not all(isinstance(k, bytes) for k in keys):
+            raise StoreCorruption(f"the key list stored with block {height} is malformed")
+        return keys  # type: ignore[return-value]
 
     def receipts(self, height: int) -> list[Receipt]:
         """The receipts of a committed block."""

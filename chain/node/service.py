@@ -323,7 +323,7 @@ class LedgerService:
 
     def scan(self, prefix: bytes, after: bytes | None, limit: int) -> list[list[bytes]]:
         """Up to `limit` latest [state_key, value] under a prefix, after a key (paging), in key order."""
-        out = []
+        out: list[list[bytes]] = []
         for key, value in self.chain.state.scan(prefix, after):
             if len(out) >= limit:
                 break

@@ -536,7 +536,8 @@ def _sse_items(lines: Iterator[str | bytes]) -> Iterator[tuple[str, str, dict[st
 
 def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(id, data) of each complete server-sent event."""
-    event_id, data = None, []
+    event_id: str | None = None
+    data: list[str] = []
     for line in lines:
         if line == "":
             if event_id is not None and data:

@@ -121,7 +121,7 @@ def _check_ir(header: list[Node], functions: list[list[Node]]) -> None:
     """
     nodes = len(header)
     for fn in functions:
-        stack: list[tuple[Any, int, int]] = [(fn, 2, int(fn[6]))]
+        stack: list[tuple[Any, int, int]] = [(fn, 2, int(fn[6]))]  # type: ignore[arg-type]
         while stack:
             node, depth, line = stack.pop()
             nodes += 1
