@@ -178,6 +178,7 @@ request = function()
   counter = counter + 1
   return wrk.format("GET", paths[(counter %% #paths) + 1])
 end
+%s
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.errors.status))
@@ -185,7 +186,7 @@ end
 """
 
 
-def read_load_wrk(url: str, paths: list[str], connections: int, seconds: float) -> dict[str, float] | None:
+def read_load_wrk(url: str, paths: list[str], connections: int, seconds: float, think_ms: float = 0) -> dict[str, float] | None:
     """The same read mix with wrk (C, epoll) as the load generator, so the clients cost almost no CPU; None without wrk."""
     import shutil
 
@@ -193,7 +194,8 @@ def read_load_wrk(url: str, paths: list[str], connections: int, seconds: float) 
     if wrk is None:
         return None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
+        pause = f"delay = function() return {int(think_ms)} end" if think_ms else ""
+        script.write(_WRK_SCRIPT % (", ".join(f'"{p}"' for p in paths), pause))
     done = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name, url],
                           capture_output=True, text=True, timeout=seconds + 60)
     line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT")), None)
@@ -236,14 +238,17 @@ def main() -> None:
             paths = [f"/v1/ledgers/{LEDGER}/blocks/latest", f"/v1/ledgers/{LEDGER}/accounts/bench/entries/k1"]
             if tx_hash:
                 paths.append(f"/v1/ledgers/{LEDGER}/transactions/{tx_hash}")
+            time.sleep(5)  # let the validators finish the submission load before measuring reads
             log(f"reads: {args.readers} clients for {args.seconds:.0f} s, think {args.think_ms:.0f} ms")
             result = read_load(url, paths, args.readers, args.seconds, args.think_ms)
             emit("gateway", f"{args.suite}/n{args.nodes}/reads_{args.readers}_clients", result["p95_ms"], unit="ms p95",
                  think_ms=args.think_ms, generator="python", **result)
-            fast = read_load_wrk(url, paths, args.readers, args.seconds)
-            if fast is not None:
-                emit("gateway", f"{args.suite}/n{args.nodes}/reads_{args.readers}_connections_wrk", fast["p95_ms"],
-                     unit="ms p95", generator="wrk", **fast)
+            for think in sorted({0.0, args.think_ms, 200.0, 1000.0}):
+                fast = read_load_wrk(url, paths, args.readers, args.seconds, think)
+                if fast is None:
+                    break
+                emit("gateway", f"{args.suite}/n{args.nodes}/reads_{args.readers}_connections_wrk_think_{int(think)}ms",
+                     fast["p95_ms"], unit="ms p95", generator="wrk", think_ms=think, **fast)
         finally:
             if gateway is not None:
                 gateway.send_signal(signal.SIGTERM)
