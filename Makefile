@@ -29,6 +29,9 @@ bench: $(STAMP)
 	$(PY) -m bench.ledger
 	$(PY) -m bench.contracts
 
+bench-gateway: $(STAMP)
+	$(PY) -m bench.gateway --transactions 20000 --readers 100 --seconds 15
+
 bench-consensus: $(STAMP)
 	$(PY) -m bench.consensus --suite classic --nodes 4 --seconds 60
 	$(PY) -m bench.consensus --suite sm --nodes 4 --seconds 60
