@@ -44,12 +44,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_gateway(net: Network) -> tuple[subprocess.Popen[bytes], str]:
+def start_gateway(net: Network, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     """`chain gateway run` over every node of the network, as its own process."""
     port = _free_port()
     nodes = [arg for c in net.configs for arg in ("--node", f"{c.host}:{c.port}")]
     proc = subprocess.Popen([sys.executable, "-m", "chain.cli.main", "gateway", "run", *nodes, "--port", str(port),
-                             "--threads", "64"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--threads", "64", "--workers", str(workers)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     import requests
 
@@ -216,13 +216,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--think-ms", type=float, default=0)
     parser.add_argument("--signers", type=int, default=500)
+    parser.add_argument("--gateway-workers", type=int, default=1, help="gateway processes sharing the port")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         net = Network(Path(tmp) / "net", args.nodes, args.suite)
         gateway = None
         try:
             keys = _signers(net, args.signers)
-            gateway, url = start_gateway(net)
+            gateway, url = start_gateway(net, args.gateway_workers)
             expiry = net.height() + 900
             log(f"pre-signing {2 * args.transactions} transactions")
             txs = [net.tx([WriteKV("bench", f"k{i}", b"v%d" % i, None)], keys[i % len(keys)], expiry)
@@ -248,7 +249,7 @@ def main() -> None:
                 if fast is None:
                     break
                 emit("gateway", f"{args.suite}/n{args.nodes}/reads_{args.readers}_connections_wrk_think_{int(think)}ms",
-                     fast["p95_ms"], unit="ms p95", generator="wrk", think_ms=think, **fast)
+                     fast["p95_ms"], unit="ms p95", generator="wrk", think_ms=think, workers=args.gateway_workers, **fast)
         finally:
             if gateway is not None:
                 gateway.send_signal(signal.SIGTERM)

@@ -191,3 +191,38 @@ def test_concurrent_single_submissions_reach_the_node_in_groups(stack: Stack) ->
     assert all(r["accepted"] for r in results)
     assert sum(calls) == 120 and len(calls) < 120  # coalesced: fewer node requests than HTTP requests
     assert [r["tx_hash"] for r in results] == [t.hash.hex() for t in txs]  # each caller got its own verdict
+
+
+def test_a_gateway_with_two_worker_processes_serves_and_honours_tokens_from_either(stack: Stack) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.chain.node.conftest import REPO, free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "chain.cli.main", "gateway", "run", "--node", f"127.0.0.1:{stack.node.port}",
+                             "--port", str(port), "--workers", "2", "--threads", "8"], cwd=REPO,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/v1/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        client = Client(url, key=stack.admin)
+        client.send([RegisterDataAccount("workers", ()), WriteKV("workers", "k", b"v", None)])
+        token = client.token()
+        for _ in range(40):  # new connections land on either worker; a token from one is good at the other
+            response = requests.get(f"{url}/v1/ledgers/main/participants", headers={"Authorization": f"Bearer {token}",
+                                                                                     "Connection": "close"}, timeout=10)
+            assert response.status_code == 200
+        assert client.entry("workers", "k").verified
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
