@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, Sequence
 
 from chain.crypto import CLASSIC, SM, BatchVerifier, CryptoSuite
 from chain.crypto.keystore import load_key, save_key
@@ -65,23 +66,23 @@ def show_ca() -> None:
     run_demo(DATA / "ca", PASSWORD, say)
 
 
-def show_node(keep_running: bool) -> None:
-    """Start the local 4-validator consortium with demo data."""
+def show_node(keep_running: bool, front_ends: Sequence[Any] = ()) -> None:
+    """Start the local 4-validator consortium with demo data, the gateway and the given front ends."""
     from chain.node.demo import run_node_demo
 
-    run_node_demo(DATA / "consortium", PASSWORD, say, keep_running)
+    run_node_demo(DATA / "consortium", PASSWORD, say, keep_running, front_ends)
 
 
-def main() -> int:
-    """Run the demo."""
+def main(front_ends: Sequence[Any] = ()) -> int:
+    """Run the demo (`make run` runs web.demo, which adds the web front end)."""
     DATA.mkdir(parents=True, exist_ok=True)
     say("Consortium chain: what runs today (crypto suites, keystore, CA, ledger, a 4-validator BFT consortium, contracts).")
-    say("The HTTP gateway, the web front end and the applications are not built yet.\n")
+    say("The applications are not built yet.\n")
     for suite in (CLASSIC, SM):
         show_suite(suite)
     show_batch()
     show_ca()
-    show_node(keep_running=os.environ.get("CHAIN_DEMO_ONESHOT") != "1")
+    show_node(os.environ.get("CHAIN_DEMO_ONESHOT") != "1", front_ends)
     say(f"\nFiles written under {DATA.resolve()}. Try: .venv/bin/chain --help")
     return 0
 

@@ -28,6 +28,8 @@ from chain.contracts import (
 from chain.contracts.ir import dump, parse
 from chain.crypto import get_suite
 from chain.crypto.keystore import load_key
+from chain.gateway.errors import ApiError
+from chain.gateway.jsonio import value_from_json, value_to_json
 
 register_expected(ContractError)
 
@@ -58,33 +60,14 @@ def _args(args_json: str) -> bytes:
         raise click.BadParameter(f"not JSON: {exc.msg}", param_hint="--args") from None
     if not isinstance(values, list):
         raise click.BadParameter("must be a JSON array", param_hint="--args")
-    return encode_args([_from_json(v) for v in values])
-
-
-def _from_json(value: Any) -> Any:
-    if isinstance(value, float):
-        raise click.BadParameter("floats are not contract values; use integers", param_hint="--args")
-    if isinstance(value, dict):
-        if set(value) == {"hex"} and isinstance(value["hex"], str):
-            return bytes.fromhex(value["hex"])
-        return {k: _from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    return value
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return {"hex": value.hex()}
-    if isinstance(value, dict):
-        return {str(k) if not isinstance(k, bytes) else k.hex(): _to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_json(v) for v in value]
-    return value
+    try:
+        return encode_args([value_from_json(v, f"args[{i}]") for i, v in enumerate(values)])
+    except ApiError as exc:
+        raise click.BadParameter(f"{exc.field}: {exc.message}", param_hint="--args") from None
 
 
 def _echo(data: Any) -> None:
-    click.echo(json.dumps(_to_json(data), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(value_to_json(data), indent=2, ensure_ascii=False))
 
 
 @contract.command("compile")
@@ -247,7 +230,7 @@ def _finish(sent: tuple[Any, dict[str, Any]], as_json: bool) -> None:
     else:
         for key, value in report.items():
             if value is not None:
-                click.echo(f"{key}: {json.dumps(_to_json(value), ensure_ascii=False)}")
+                click.echo(f"{key}: {json.dumps(value_to_json(value), ensure_ascii=False)}")
     if not committed(outcome):
         sys.exit(1)
 
@@ -315,13 +298,13 @@ def trace(name: str, function: str, args_json: str, gas_limit: int | None, versi
     lines = source.read_text(encoding="utf-8").splitlines() if source else []
     for contract_name, fn, line, gas, local_values in report["steps"]:
         text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-        shown = ", ".join(f"{k}={json.dumps(_to_json(v), ensure_ascii=False)}" for k, v in local_values.items())
+        shown = ", ".join(f"{k}={json.dumps(value_to_json(v), ensure_ascii=False)}" for k, v in local_values.items())
         click.echo(f"{contract_name}.{fn}:{line:<4} gas={gas:<6} {text:<50} | {shown}")
     if report["truncated"]:
         click.echo("(trace truncated)")
     for kind, where, key, value in report["writes"]:
-        click.echo(f"{kind} {where} {json.dumps(_to_json(key), ensure_ascii=False)} = {json.dumps(_to_json(value), ensure_ascii=False)}")
+        click.echo(f"{kind} {where} {json.dumps(value_to_json(key), ensure_ascii=False)} = {json.dumps(value_to_json(value), ensure_ascii=False)}")
     status = "ok" if report["ok"] else f"error: {report['error']}"
-    click.echo(f"{status}; value={json.dumps(_to_json(report['value']), ensure_ascii=False)}; gas used {report['gas_used']}")
+    click.echo(f"{status}; value={json.dumps(value_to_json(report['value']), ensure_ascii=False)}; gas used {report['gas_used']}")
     if not report["ok"]:
         sys.exit(1)

@@ -22,7 +22,7 @@ def _register() -> None:
     from chain.cli.ca import ca
     from chain.cli.contract import contract
     from chain.cli.gateway import gateway
-    from chain.indexer.cli import index
+    from chain.cli.index import index
     from chain.cli.keys import keys
     from chain.cli.net import net
     from chain.cli.node import block, ledger, node, query, tx

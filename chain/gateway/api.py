@@ -352,9 +352,7 @@ def submit(ledger: str) -> Any:
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise bad_request(f"expected 1..{MAX_BATCH} transactions", "transactions")
     encoded = [hex_bytes(t, f"transactions[{i}]") for i, t in enumerate(items)]
-    wait_ms = body.get("wait_ms", 0)
-    if not isinstance(wait_ms, int) or isinstance(wait_ms, bool) or not 0 <= wait_ms <= MAX_WAIT_MS:
-        raise bad_request(f"expected 0..{MAX_WAIT_MS}", "wait_ms")
+    wait_ms = _body_int(body, "wait_ms", 0, MAX_WAIT_MS)
     return jsonify({"results": _submit(ledger, encoded, wait_ms)})
 
 
@@ -405,9 +403,7 @@ def submit_custodial(ledger: str) -> Any:
     identity(required=True)
     body = _json_body()
     ops = operations_from_json(body.get("operations"))
-    wait_ms = body.get("wait_ms", 0)
-    if not isinstance(wait_ms, int) or isinstance(wait_ms, bool) or not 0 <= wait_ms <= MAX_WAIT_MS:
-        raise bad_request(f"expected 0..{MAX_WAIT_MS}", "wait_ms")
+    wait_ms = _body_int(body, "wait_ms", 0, MAX_WAIT_MS)
     tx = _custodial_tx(ledger, ops)
     return jsonify({"tx_hash": tx.hash.hex(), **_submit(ledger, [tx.encode()], wait_ms)[0]})
 
@@ -688,27 +684,37 @@ DRY_RUN_BODY = {"type": "object", "properties": {
     "gas_limit": {"type": "integer", "minimum": 1, "maximum": 10**9}, "version": {"type": "integer", "minimum": 0, "maximum": 2**31}}}
 
 
+def _body_int(body: dict[str, Any], field: str, default: int | None, top: int) -> Any:
+    """An optional integer 0..top of a JSON body, or a 400 naming it."""
+    value = body.get(field, default)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top):
+        raise bad_request(f"expected an integer 0..{top}", field)
+    return value
+
+
+def _invocation(body: dict[str, Any], contract: str, missing_function: str) -> InvokeContract:
+    """The InvokeContract a JSON body describes: function name and arguments (contract values)."""
+    function, args = body.get("function"), body.get("args", [])
+    if not isinstance(function, str) or not function:
+        raise bad_request(missing_function, "function")
+    if not isinstance(args, list):
+        raise bad_request("expected an array", "args")
+    try:
+        return InvokeContract(contract, function, encode_args([value_from_json(a, f"args[{i}]") for i, a in enumerate(args)]))
+    except ContractError as exc:
+        raise bad_request(str(exc), "args") from None
+
+
 def _dry_run(ledger_name: str, name: str, trace: bool) -> Any:
     ledger_of(ledger_name)
     body = _json_body()
     if "transaction" in body:
         tx = hex_bytes(body["transaction"], "transaction")
     else:
-        function = body.get("function")
-        if not isinstance(function, str) or not function:
-            raise bad_request("give a signed 'transaction' or a 'function' (signed with your custodied key)", "function")
-        args = body.get("args", [])
-        if not isinstance(args, list):
-            raise bad_request("expected an array", "args")
-        try:
-            encoded_args = encode_args([value_from_json(a, f"args[{i}]") for i, a in enumerate(args)])
-        except ContractError as exc:
-            raise bad_request(str(exc), "args") from None
-        tx = _custodial_tx(ledger_name, [InvokeContract(name, function, encoded_args)]).encode()
-    for field, top in (("gas_limit", 10**9), ("version", 2**31)):
-        value = body.get(field)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top):
-            raise bad_request(f"expected an integer 0..{top}", field)
+        invocation = _invocation(body, name, "give a signed 'transaction' or a 'function' (signed with your custodied key)")
+        tx = _custodial_tx(ledger_name, [invocation]).encode()
+    _body_int(body, "gas_limit", None, 10**9)
+    _body_int(body, "version", None, 2**31)
     reports = _call("simulate", ledger=ledger_name, transaction=tx, trace=trace, gas_limit=body.get("gas_limit"),
                     version=body.get("version"))
     out = []
@@ -747,19 +753,9 @@ INVOKE_BODY = {"type": "object", "required": ["function"], "properties": {
 def invoke(ledger: str, name: str) -> Any:
     identity(required=True)
     body = _json_body()
-    function, args = body.get("function"), body.get("args", [])
-    if not isinstance(function, str) or not function:
-        raise bad_request("expected a function name", "function")
-    if not isinstance(args, list):
-        raise bad_request("expected an array", "args")
-    wait_ms = body.get("wait_ms", 10_000)
-    if not isinstance(wait_ms, int) or isinstance(wait_ms, bool) or not 0 <= wait_ms <= MAX_WAIT_MS:
-        raise bad_request(f"expected 0..{MAX_WAIT_MS}", "wait_ms")
-    try:
-        encoded_args = encode_args([value_from_json(a, f"args[{i}]") for i, a in enumerate(args)])
-    except ContractError as exc:
-        raise bad_request(str(exc), "args") from None
-    tx = _custodial_tx(ledger, [InvokeContract(name, function, encoded_args)])
+    invocation = _invocation(body, name, "expected a function name")
+    wait_ms = _body_int(body, "wait_ms", 10_000, MAX_WAIT_MS)
+    tx = _custodial_tx(ledger, [invocation])
     return jsonify({"tx_hash": tx.hash.hex(), **_submit(ledger, [tx.encode()], wait_ms)[0]})
 
 

@@ -215,38 +215,23 @@ class ChainStore:
 
     def events(self, height: int) -> list[Event]:
         """The events block `height` published, in order (none for blocks a restored store never executed)."""
-        raw = self.kv.get(EVENTS + _h(height))
-        if raw is None:
-            return []
-        keys = self._keys_record(raw, height)
-        out = []
-        for key in keys:
-            value = self.state.get(key)
-            if value is not None:
-                out.append(from_cbor(Event, value))
-        return out
+        return [from_cbor(Event, value) for _, value in self._written(EVENTS, height)]
 
     def data_entries(self, height: int) -> list[tuple[str, str, DataEntry]]:
         """(account, key, entry after the block) of every data key block `height` wrote, by WriteKV or by a
         contract's write_data (none for blocks a restored store never executed)."""
-        raw = self.kv.get(ENTRIES + _h(height))
+        return [(*ns.parse_data_entry_key(key), from_cbor(DataEntry, value)) for key, value in self._written(ENTRIES, height)]
+
+    def _written(self, record: bytes, height: int) -> list[tuple[bytes, bytes]]:
+        """(state key, value after the block) for the key list a block stored under `record` (EVENTS, ENTRIES)."""
+        raw = self.kv.get(record + _h(height))
         if raw is None:
             return []
-        keys = self._keys_record(raw, height)
-        out = []
-        for key in keys:
-            value = self.state.get_at(key, height)
-            if value is not None:
-                account, name = ns.parse_data_entry_key(key)
-                out.append((account, name, from_cbor(DataEntry, value)))
-        return out
-
-    @staticmethod
-    def _keys_record(raw: bytes, height: int) -> list[bytes]:
         keys = decode(raw)
         if not isinstance(keys, list) or not all(isinstance(k, bytes) for k in keys):
             raise StoreCorruption(f"the key list stored with block {height} is malformed")
-        return keys  # type: ignore[return-value]
+        pairs = [(key, self.state.get_at(key, height)) for key in keys if isinstance(key, bytes)]
+        return [(key, value) for key, value in pairs if value is not None]
 
     def receipts(self, height: int) -> list[Receipt]:
         """The receipts of a committed block."""

@@ -5,7 +5,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from waitress import create_server
 
@@ -29,21 +29,15 @@ from chain.node.processes import down, node_directories, up
 
 DEFAULT_PORT = 7400
 GATEWAY_PORT = 8080
-EXPLORER_PORT = 8000
 VALIDATORS = 4
 
 
 def _ports_free(base: int) -> bool:
-    for port in [base + i for i in range(VALIDATORS)] + [base + 100 + i for i in range(VALIDATORS)]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
+    return all(port_free(base + offset + i) for offset in (0, 100) for i in range(VALIDATORS))
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """True if nothing listens on 127.0.0.1:port."""
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))
@@ -82,11 +76,11 @@ def _contract_demo(config: NodeConfig, homes: list[Path], password: bytes, say: 
             f"retailer-1 now holds {balance} (dry run)")
 
 
-class _GatewayThread:
-    """The gateway served by waitress in a thread of the demo process."""
+class ServedApp:
+    """A WSGI app served by waitress in a thread of the demo process; `home` is the path to open first."""
 
-    def __init__(self, app: object, server: object, url: str) -> None:
-        self.app, self.server, self.url = app, server, url
+    def __init__(self, app: object, server: object, url: str, home: str) -> None:
+        self.app, self.server, self.url, self.home = app, server, url, home
 
     def stop(self) -> None:
         gateway = self.app.extensions.get("gateway")  # type: ignore[attr-defined]
@@ -95,8 +89,19 @@ class _GatewayThread:
         self.server.close()  # type: ignore[attr-defined]
 
 
+def serve_in_thread(app: object, port: int, name: str, home: str, threads: int = 16) -> ServedApp:
+    """Serve an app on 127.0.0.1:port (another free port if that one is taken)."""
+    server = create_server(app, host="127.0.0.1", port=port if port_free(port) else 0, threads=threads, channel_timeout=300)
+    threading.Thread(target=server.run, name=name, daemon=True).start()
+    return ServedApp(app, server, f"http://127.0.0.1:{server.effective_port}", home)
+
+
+#: A front end started over the gateway: called with the gateway's URL and `say`, it reports and returns what it serves.
+FrontEnd = Callable[[str, Callable[[str], None]], ServedApp]
+
+
 def _start_gateway(directory: Path, configs: list[NodeConfig], homes: list[Path], password: bytes,
-                   say: Callable[[str], None], stamp: str) -> _GatewayThread:
+                   say: Callable[[str], None], stamp: str) -> ServedApp:
     """Serve the gateway on 127.0.0.1:8080 (another free port if taken) over all four nodes; read through it with a proof."""
     custody = directory / "gateway" / "custody"
     custody.mkdir(parents=True, exist_ok=True)
@@ -104,43 +109,26 @@ def _start_gateway(directory: Path, configs: list[NodeConfig], homes: list[Path]
         target = custody / key_file.name
         target.write_bytes(key_file.read_bytes())
         target.chmod(0o600)
-    app = create_app(GatewayConfig([f"{c.host}:{c.port}" for c in configs], custody, password))
-    port = GATEWAY_PORT if _port_free(GATEWAY_PORT) else 0
-    server = create_server(app, host="127.0.0.1", port=port, threads=48, channel_timeout=300)
-    threading.Thread(target=server.run, name="gateway", daemon=True).start()
-    url = f"http://127.0.0.1:{server.effective_port}"
+    served = serve_in_thread(create_app(GatewayConfig([f"{c.host}:{c.port}" for c in configs], custody, password)),
+                             GATEWAY_PORT, "gateway", "/v1/openapi.json", threads=48)
+    url = served.url
     entry = Client(url, "main", key=load_key(homes[0] / "keys" / "admin.key", password)).entry("demo-items", f"sku-1-{stamp}")
     say(f"   gateway      {url}/v1 (OpenAPI {url}/v1/openapi.json): demo-items/sku-1-{stamp} read through it, "
         f"proof {'verified' if entry.verified else 'not checked'} by the SDK's light client at block {entry.height}")
-    return _GatewayThread(app, server, url)
+    return served
 
 
-def _start_explorer(gateway_url: str, say: Callable[[str], None]) -> _GatewayThread:
-    """Serve the explorer on 127.0.0.1:8000 (another free port if taken) in front of the gateway."""
-    from web import create_app as create_web_app
-
-    app = create_web_app(gateway_url, "main")
-    port = EXPLORER_PORT if _port_free(EXPLORER_PORT) else 0
-    server = create_server(app, host="127.0.0.1", port=port, threads=16, channel_timeout=300)
-    threading.Thread(target=server.run, name="explorer", daemon=True).start()
-    url = f"http://127.0.0.1:{server.effective_port}"
-    import requests
-
-    home = requests.get(f"{url}/explorer/", timeout=30)
-    say(f"   explorer     {url}/explorer/ (the web front end, through the gateway): home page {home.status_code}")
-    return _GatewayThread(app, server, url)
-
-
-def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], keep_running: bool) -> None:
-    """Create (once) and start four validators, write demo data through one, read it back with a proof from another."""
+def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], keep_running: bool,
+                  front_ends: Sequence[FrontEnd] = ()) -> None:
+    """Create (once) and start four validators, write demo data through one, read it back with a proof from another,
+    then serve the gateway and the given front ends (higher layers pass them: chain/ never imports web/)."""
     if not (directory / "network.json").exists():
         init_network(directory, nodes=VALIDATORS, suite="classic", base_port=_base_port(), password=password,
                      scrypt_n=2**12)
     homes = node_directories(directory)
     configs = [NodeConfig.load(h / "node.json") for h in homes]
     started = up(directory, timeout=120)
-    gateway: _GatewayThread | None = None
-    explorer: _GatewayThread | None = None
+    served: list[ServedApp] = []
     try:
         say(f"== consortium: {len(homes)} BFT validators as separate processes (tolerates 1 faulty)")
         for home, config in zip(homes, configs):
@@ -179,9 +167,9 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
             f"against block {state['height']}'s state root "
             f"({len(from_cbor(CommitCertificate, block['certificate']).votes)} validator signatures)")
         _contract_demo(first, homes, password, say)
-        gateway = _start_gateway(directory, configs, homes, password, say, stamp)
-        url = gateway.url
-        explorer = _start_explorer(url, say)
+        served.append(_start_gateway(directory, configs, homes, password, say, stamp))
+        url = served[0].url
+        served += [start(url, say) for start in front_ends]
         say(f"   files        {directory} (CA, keys, genesis, one LevelDB ledger per node, logs)")
         if not keep_running:
             return
@@ -193,7 +181,8 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
             f"--key-file {homes[0]}/keys/admin.key")
         say(f"   kill -9 $(cat {homes[1]}/node.pid)   # commits go on; then: .venv/bin/chain net up --dir {directory}")
         say(f"   curl {url}/v1/ledgers/main/blocks/latest")
-        say(f"   open {explorer.url}/explorer/ in a browser (blocks appear live; search; proofs)")
+        for front in served[1:]:
+            say(f"   open {front.url}{front.home} in a browser")
         say("Press Ctrl-C to stop the consortium.")
         try:
             while True:
@@ -201,10 +190,8 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
         except KeyboardInterrupt:
             pass
     finally:
-        if explorer is not None:
-            explorer.stop()
-        if gateway is not None:
-            gateway.stop()
+        for app in reversed(served):
+            app.stop()
         if started:
             down(directory, timeout=30)
 

@@ -291,7 +291,17 @@ def map_key(m: Meter, prefix: bytes, key: Any) -> bytes:
 
 _ARITY: dict[str, tuple[int, int]] = {op: (low, high) for op, low, high in dialect.BUILTINS.values()}
 _ARITY["from-hex"] = (1, 1)
-_ENV_API = {"caller", "origin", "caller-org", "caller-roles", "height", "block-time", "tx-hash", "contract-name"}
+#: Instructions that read the invocation's environment: frame slot 1 is the Call.
+_ENV: dict[str, Fn] = {
+    "caller": lambda f: f[1].caller,
+    "origin": lambda f: f[1].env.origin,
+    "caller-org": lambda f: f[1].env.organisation,
+    "caller-roles": lambda f: list(f[1].env.roles),
+    "height": lambda f: f[1].env.height,
+    "block-time": lambda f: f[1].env.time_ms,
+    "tx-hash": lambda f: f[1].env.tx_hash,
+    "contract-name": lambda f: f[1].contract,
+}
 
 
 class _FunctionBuilder:
@@ -617,6 +627,10 @@ class _FunctionBuilder:
             builtin = ops.BUILTINS[head]
             getters, cost = self._all(args)
             return (lambda f: builtin(f[0], *[g(f) for g in getters])), cost + GAS_CALL
+        if head in _ENV:
+            if args:
+                raise self.fail(f"{head} takes no operands")
+            return _ENV[head], 0
         method = None if "_" in head else getattr(self, "_x_" + head.replace("-", "_"), None)
         if method is None:
             raise self.fail(f"unknown instruction {head}")
@@ -782,45 +796,6 @@ class _FunctionBuilder:
             return out
 
         return run, 0
-
-    def _env(self, head: str, args: list[Any]) -> tuple[Fn, int]:
-        if args:
-            raise self.fail(f"{head} takes no operands")
-        getter: Fn = {
-            "caller": lambda f: f[1].caller,
-            "origin": lambda f: f[1].env.origin,
-            "caller-org": lambda f: f[1].env.organisation,
-            "caller-roles": lambda f: list(f[1].env.roles),
-            "height": lambda f: f[1].env.height,
-            "block-time": lambda f: f[1].env.time_ms,
-            "tx-hash": lambda f: f[1].env.tx_hash,
-            "contract-name": lambda f: f[1].contract,
-        }[head]
-        return getter, 0
-
-    def _x_caller(self, args: list[Any]) -> tuple[Fn, int]:
-        return self._env("caller", args)
-
-    def _x_origin(self, args: list[Any]) -> tuple[Fn, int]:
-        return self._env("origin", args)
-
-    def _x_caller_org(self, args: list[Any]) -> tuple[Fn, int]:
-        return self._env("caller-org", args)
-
-    def _x_caller_roles(self, args: list[Any]) -> tuple[Fn, int]:
-        return self._env("caller-roles", args)
-
-    def _x_height(self, args: list[Any]) -> tuple[Fn, int]:
-        return self._env("height", args)
-
-    def _x_block_time(self, args: list[Any]) -> tuple[Fn, int]:
-        return self._env("block-time", args)
-
-    def _x_tx_hash(self, args: list[Any]) -> tuple[Fn, int]:
-        return self._env("tx-hash", args)
-
-    def _x_contract_name(self, args: list[Any]) -> tuple[Fn, int]:
-        return self._env("contract-name", args)
 
     def _declared(self, node: Any, allowed: set[str], what: str) -> str:
         if type(node) is not str or node not in allowed:

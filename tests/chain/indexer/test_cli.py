@@ -6,7 +6,7 @@ import json
 from click.testing import CliRunner
 
 from chain.crypto import get_suite
-from chain.indexer.cli import index
+from chain.cli.index import index
 from tests.chain.indexer.conftest import Database, RunningNode
 
 

@@ -14,10 +14,10 @@ from chain.ledger import namespaces as ns
 from chain.ledger.errors import ExecutionFailure, Rejection, ResultCode
 from chain.ledger.execution.context import BLOCK_GAS, TxContext
 from chain.ledger.execution.contract_host import LedgerHost, origin_of, program_of
+from chain.ledger.execution.handlers.membership import active_participants
 from chain.ledger.execution.overlay import Overlay
 from chain.ledger.execution.records import (
     check_name,
-    decode_record,
     demand,
     endorsing_participants,
     is_owner,
@@ -53,21 +53,10 @@ def _check_code(code: bytes) -> None:
         raise ExecutionFailure(f"the contract IR is invalid: {exc}", ResultCode.CONTRACT_ERROR) from None
 
 
-def _active_participants(state: Overlay) -> tuple[str, ...]:
-    return tuple(sorted(
-        name for name, raw in _participants(state) if raw.state is EntityState.NORMAL
-    ))
-
-
-def _participants(state: Overlay) -> list[tuple[str, Participant]]:
-    prefix = bytes([ns.Namespace.PARTICIPANT])
-    return [(record.name, record) for record in (decode_record(Participant, raw) for _, raw in state.scan(prefix))]
-
-
 def _policy(state: Overlay, given: ContractPolicy | None) -> ContractPolicy:
     """The given policy, checked, or a majority of the active participants."""
     if given is None:
-        active = _active_participants(state)
+        active = active_participants(state)
         return ContractPolicy(len(active) // 2 + 1, active)
     names = given.participants
     if not names or list(names) != sorted(set(names)):

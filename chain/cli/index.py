@@ -9,10 +9,11 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from chain.cli.errors import ChainGroup, register_expected
+from chain.cli.node import _client, json_option, ledger_option, node_option
 from chain.indexer.errors import IndexerError
 from chain.indexer.source import NodeSource
 from chain.indexer.sync import Indexer
-from chain.node.client import NodeClient, NodeError
+from chain.node.client import NodeError
 
 register_expected(IndexerError, NodeError)
 
@@ -20,22 +21,10 @@ DEFAULT_DB = "sqlite:///index.db"
 
 
 def _options(command: Callable[..., None]) -> Callable[..., None]:
-    command = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
+    command = json_option(command)
     command = click.option("--db", default=DEFAULT_DB, show_default=True,
                            help="SQLAlchemy URL of the read model, e.g. postgresql+psycopg://user@host/db.")(command)
-    command = click.option("--ledger", default="main", show_default=True, help="The ledger to index.")(command)
-    return click.option("--node", default="127.0.0.1:7400", show_default=True,
-                        help="The node's client address host:port.")(command)
-
-
-def _client(node: str) -> NodeClient:
-    host, _, port = node.rpartition(":")
-    if not host or not port.isdigit():
-        raise click.BadParameter(f"expected host:port, got {node!r}", param_hint="--node")
-    try:
-        return NodeClient(host, int(port))
-    except OSError as exc:
-        raise click.ClickException(f"cannot reach the node at {node}: {exc.strerror or exc}") from None
+    return node_option(ledger_option(command))  # type: ignore[no-any-return]
 
 
 def _engine(db: str) -> Engine:

@@ -1,4 +1,4 @@
-"""`make run` runs chain.demo: it must keep working end to end."""
+"""`make run` runs web.demo (the chain demo with the web front end): it must keep working end to end."""
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 
 def test_demo_runs_and_reports_each_part(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "chain.demo"], capture_output=True, text=True, timeout=240,
+        [sys.executable, "-m", "web.demo"], capture_output=True, text=True, timeout=240,
         env={"CHAIN_DEMO_DIR": str(tmp_path), "CHAIN_DEMO_ONESHOT": "1", "PATH": "/usr/bin:/bin"},
         cwd=Path(__file__).resolve().parents[2],
     )
@@ -25,7 +25,7 @@ def test_demo_runs_and_reports_each_part(tmp_path: Path) -> None:
     assert "transfer SUCCESS in block 2" in out and "retailer-1 now holds 25 (dry run)" in out
     assert "/v1 (OpenAPI " in out and "proof verified by the SDK's light client" in out
     assert "explorer     http://127.0.0.1:" in out and "home page 200" in out
-    again = subprocess.run([sys.executable, "-m", "chain.demo"], capture_output=True, text=True, timeout=240,
+    again = subprocess.run([sys.executable, "-m", "web.demo"], capture_output=True, text=True, timeout=240,
                            env={"CHAIN_DEMO_DIR": str(tmp_path), "CHAIN_DEMO_ONESHOT": "1", "PATH": "/usr/bin:/bin"},
                            cwd=Path(__file__).resolve().parents[2])
     assert again.returncode == 0, again.stderr
