@@ -5,7 +5,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from waitress import create_server
 
@@ -118,6 +118,19 @@ def _start_gateway(directory: Path, configs: list[NodeConfig], homes: list[Path]
     return served
 
 
+def _state_once_synced(client: NodeClient, key: bytes, height: int, home: Path, timeout_s: float = 90) -> dict[str, Any]:
+    """The state entry at `height` read from a node, once that node has committed it (a restarted node may still be
+    catching up)."""
+    deadline = time.monotonic() + timeout_s
+    while client.call("wait_height", ledger="main", height=height, timeout_ms=5_000)["height"] < height:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{home.name} did not reach block {height} within {timeout_s:.0f} s; see {home / 'node.log'}")
+    state: dict[str, Any] = client.call("state", ledger="main", key=key, height=height)
+    if state["value"] is None:
+        raise RuntimeError(f"{home.name} has no value for the demo key at block {height}")
+    return state
+
+
 def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], keep_running: bool,
                   front_ends: Sequence[FrontEnd] = ()) -> None:
     """Create (once) and start four validators, write demo data through one, read it back with a proof from another,
@@ -147,16 +160,15 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
             ops.append(PublishEvent("demo-alerts", "temperature", b"cold chain ok", None))
             tx = c.build("main", ops, [admin])
             c.submit("main", [tx])
-            outcome = c.wait("main", tx.hash)
+            outcome = c.wait("main", tx.hash, timeout_ms=90_000)
             receipt = outcome.get("receipt", {})
             say(f"   transaction  {tx.hash.hex()[:16]}… sent to {homes[0].name}: {outcome['status']} in block "
                 f"{receipt.get('height')} ({receipt.get('code_name')})")
+            if outcome["status"] != "committed":
+                raise RuntimeError(f"the demo transaction was not committed ({outcome}); see {homes[0] / 'node.log'}")
         key = ns.data_entry_key("demo-items", f"sku-0-{stamp}")
         with NodeClient(last.host, last.port) as c:
-            deadline = time.monotonic() + 30
-            while c.status("main")["height"] < receipt.get("height", 0) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            state = c.call("state", ledger="main", key=key)
+            state = _state_once_synced(c, key, receipt["height"], homes[-1])
             block = c.call("block", ledger="main", height=state["height"])
         header = from_cbor(BlockHeader, block["header"])
         suite = get_suite(status["suite"])
