@@ -16,6 +16,7 @@ BUILTINS: dict[str, tuple[str, int, int]] = {
     "any": ("any", 1, 1), "all": ("all", 1, 1), "enumerate": ("enumerate", 1, 1), "zip": ("zip", 2, 4),
     "divmod": ("divmod", 2, 2), "str": ("to-str", 1, 1), "int": ("to-int", 1, 1), "bool": ("to-bool", 1, 1),
     "bytes": ("to-bytes", 1, 1), "list": ("to-list", 0, 1), "tuple": ("to-tuple", 0, 1), "dict": ("to-dict", 0, 1),
+    "sha256": ("sha256", 1, 1),
 }
 
 #: Methods callable on values: name -> (min args, max args), the receiver not counted.

@@ -1,6 +1,8 @@
 """Value operations of the VM: Python semantics, with every size and nesting limit checked before the work is done."""
 from __future__ import annotations
 
+import hashlib
+
 from typing import Any, Callable
 
 from chain.contracts.errors import ContractRuntimeError, LimitExceeded
@@ -583,9 +585,21 @@ def from_hex(m: Meter, text: Any) -> bytes:
     return r
 
 
+#: Gas per 64-byte block hashed by sha256(), on top of the call itself.
+SHA256_GAS_PER_BLOCK = 4
+
+
+def b_sha256(m: Meter, data: Any) -> bytes:
+    if type(data) is not bytes:
+        raise ContractRuntimeError(f"sha256() needs bytes, not {type_name(data)}")
+    m.charge(SHA256_GAS_PER_BLOCK * (1 + len(data) // 64))
+    return hashlib.sha256(data).digest()
+
+
 BUILTINS: dict[str, Callable[..., Any]] = {
     "len": b_len, "abs": b_abs, "min": b_min, "max": b_max, "range": b_range, "sorted": b_sorted,
     "reversed": b_reversed, "sum": b_sum, "any": b_any, "all": b_all, "enumerate": b_enumerate, "zip": b_zip,
     "divmod": b_divmod, "to-str": b_str, "to-int": b_int, "to-bool": b_bool, "to-bytes": b_bytes,
     "to-list": b_list, "to-tuple": b_tuple, "to-dict": b_dict, "from-hex": from_hex,
+    "sha256": b_sha256,
 }

@@ -1,6 +1,8 @@
 """VM semantics (checked against CPython running the same source), gas accounting, rollback, events, calls."""
 from __future__ import annotations
 
+import hashlib
+
 from typing import Any
 
 import pytest
@@ -100,11 +102,19 @@ VM_REFUSES = {
     "bytes of big values": ("return bytes([256])", "0..255"),
     "bad hex": ('return bytes.fromhex("zz")', "hexadecimal"),
     "decode of non-utf8": ('return bytes.fromhex("ff").decode()', "UTF-8"),
+    "sha256 of text": ('return sha256("abc")', "needs bytes"),
     "zero range step": ("return range(1, 2, 0)", "zero"),
     "zero slice step": ("return [1][::0]", "zero"),
     "max of empty": ("return max([])", "empty"),
     "join of non-text": ('return ",".join([1])', "needs a str"),
 }
+
+
+def test_sha256_gives_the_standard_digest_and_costs_gas_by_length() -> None:
+    source = "def main(data: bytes) -> bytes:\n    return sha256(data)\n"
+    assert value_of(source, "main", b"abc") == hashlib.sha256(b"abc").digest()
+    assert value_of(source, "main", b"") == hashlib.sha256(b"").digest()
+    assert run(source, "main", b"x" * 64_000).gas_used > run(source, "main", b"x").gas_used + 3_000
 
 
 @pytest.mark.parametrize("case", VM_REFUSES.values(), ids=VM_REFUSES.keys())
