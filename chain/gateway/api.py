@@ -1,6 +1,7 @@
 """The /v1 API: ledgers, blocks, transactions, state with proofs, identities, contracts and events."""
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from chain.contracts import ContractError, decode_value, encode_args
 from chain.crypto import Address, CryptoError, PublicKey, get_suite
 from chain.gateway.auth import Identity, verify_token_request
 from chain.gateway.errors import (
+    ApiError,
     bad_request,
     forbidden,
     not_found,
@@ -33,6 +35,7 @@ from chain.gateway.jsonio import (
     value_to_json,
 )
 from chain.gateway.spec import HEX, NAME, Api, Param
+from chain.gateway.storage import storage_key
 from chain.ledger import namespaces as ns
 from chain.ledger.access import can_read_data_account
 from chain.ledger.block import BlockHeader, CommitCertificate
@@ -677,6 +680,67 @@ def contract(ledger: str, name: str) -> Any:
     return jsonify({**to_json({k: v for k, v in info.items() if k not in ("code", "abi", "owners")}),
                     "owners": [str(Address.decode(o)) for o in info["owners"]],
                     "abi": value_to_json(decode_value(info["abi"])), "ir": info["code"].decode("utf-8")})
+
+
+MAP = Param("map", "path", {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,127}$"},
+            "storage map name, as the contract declares it (`items = Map(\"items\")` declares items)")
+MAX_KEY_JSON = 4096
+MAP_KEY_Q = Param("key", "query", {"type": "string", "minLength": 1, "maxLength": MAX_KEY_JSON},
+                  'the map key as a JSON contract value: "sgtin:1", ["gtin", "lot"] for a tuple, {"hex": ...} for bytes')
+NULLABLE_HEX = {"type": ["string", "null"], "pattern": "^([0-9a-f]{2})*$"}
+STORAGE_RESPONSE = {"type": "object", "required": ["height", "state_key", "raw", "value", "proof", "contract", "map", "key"],
+                    "properties": {"height": {"type": "integer", "minimum": 0}, "state_key": HEX, "raw": NULLABLE_HEX,
+                                   "value": {}, "proof": HEX, "contract": {"type": "string"}, "map": {"type": "string"},
+                                   "key": {}}}
+
+
+@api.route("GET", "/ledgers/{ledger}/contracts/{name}/storage/{map}",
+           summary="A contract storage map entry (key: a JSON contract value) with a state proof (at a height, default latest)",
+           tag="contracts", response=STORAGE_RESPONSE,
+           params=[LEDGER, CONTRACT, MAP, MAP_KEY_Q, HEIGHT_Q,
+                   Param("version", "query", {"type": "integer", "minimum": 0}, "the version whose maps to look in "
+                         "(default: the current one)", False)])
+def contract_storage(ledger: str, name: str, map: str) -> Any:
+    ledger_of(ledger)
+    key = _map_key_arg()
+    height = _int_arg("height")
+    prefix = _map_prefix(ledger, name, map, _int_arg("version"))
+    try:
+        state_key = storage_key(name, prefix, key)
+    except ContractError as exc:
+        raise bad_request(f"not a map key: {exc}", "key") from None
+    found = _state(ledger, state_key, height)
+    raw = found.pop("value")
+    found["value"] = None if raw is None else value_to_json(decode_value(raw))
+    return jsonify({**found, "contract": name, "map": map, "key": value_to_json(key)})
+
+
+def _map_key_arg() -> Any:
+    """The `key` query parameter: a JSON contract value, or a 400 naming it."""
+    text = request.args.get("key")
+    if not text or len(text) > MAX_KEY_JSON:
+        raise bad_request(f'give the map key as JSON of at most {MAX_KEY_JSON} characters: key="sgtin:1", '
+                          'key=["gtin", "lot"] for a tuple, key={"hex": "00ff"} for bytes', "key")
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        raise bad_request('not JSON (a str key is quoted: key="sgtin:1")', "key") from None
+    return value_from_json(parsed, "key")
+
+
+def _map_prefix(ledger_name: str, name: str, map_name: str, version: int | None) -> str:
+    """The prefix a contract version (default: the current) declares for a map, or a 404 naming what is missing."""
+    try:
+        info = _call("contract", ledger=ledger_name, name=name, version=version)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        missing = "name" if version is None or ledger_of(ledger_name).get(ns.contract_key(name)) is None else "version"
+        raise not_found(exc.message, missing) from None
+    storage = decode_value(info["abi"])["storage"]
+    if map_name not in storage:
+        raise not_found(f"contract {name!r} version {info['shown_version']} declares no storage map {map_name!r}", "map")
+    return storage[map_name]  # type: ignore[no-any-return]
 
 
 DRY_RUN_BODY = {"type": "object", "properties": {

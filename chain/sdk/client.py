@@ -11,16 +11,18 @@ import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import quote
 
 import requests
 
 from chain.codec import CodecError, decode
 from chain.codec.schema import from_cbor, to_cbor
-from chain.contracts import encode_args
+from chain.contracts import ContractError, decode_value, encode_args, encode_value
 from chain.crypto import Address, CryptoError, CryptoSuite, PrivateKey, PublicKey, get_suite
 from chain.gateway.auth import token_message
+from chain.gateway.jsonio import value_to_json
+from chain.gateway.storage import storage_key
 from chain.ledger import namespaces as ns
 from chain.ledger.block import BlockHeader, CommitCertificate, ValidatorSet
 from chain.ledger.light_client import LightClient
@@ -58,6 +60,9 @@ class ProofReport:
     proof is then checked against the `root_name` root of the trusted header at
     `height`.  `verified` is the verdict; when False, `step` names the check that
     failed and `reason`/`code` say why (the facts of the steps before it stay filled).
+    For state proofs, `value` is what was checked (an entry's bytes, or the decoded
+    value of a contract's storage; None for absence) and `raw` the state record
+    itself (None for absence, so a stored None differs from a missing key).
     """
 
     kind: str
@@ -78,8 +83,9 @@ class ProofReport:
     root: bytes = b""
     siblings: int = 0
     nonempty_siblings: int = 0
-    value: bytes | None = None
+    value: Any = None
     claimed: bool = False
+    raw: bytes | None = None
 
 
 class Client:
@@ -99,6 +105,7 @@ class Client:
         if ledger_id is not None and ledger_id != self.ledger_id:
             raise ProofFailed("the gateway serves another ledger than the one this client trusts", "wrong_ledger")
         self._light: LightClient | None = None
+        self._storage_maps: dict[str, dict[str, str]] = {}
 
     # -- HTTP -----------------------------------------------------------------------------------
 
@@ -327,29 +334,81 @@ class Client:
         With `claimed_value` (bytes), the check is whether the ledger holds that value instead of the one the
         gateway sent: a wrong claim fails at the proof step."""
         found = self.entry_record(account, key, height)
-        raw = None if found["raw"] is None else bytes.fromhex(found["raw"])
-        facts: dict[str, Any] = {"kind": "entry", "subject": f"{account}/{key}", "height": found["height"],
-                                 "root_name": "state_root", "claimed": claimed_value is not _UNSET}
-        try:
-            facts["step"] = "key"
-            state_key = ns.data_entry_key(account, key)
-            if bytes.fromhex(found["state_key"]) != state_key:
-                raise ProofFailed("the gateway proved another key", "wrong_key")
+
+        def checked(raw: bytes | None) -> tuple[bytes | None, bytes | None]:
             record = None if raw is None else from_cbor(DataEntry, raw)
             if claimed_value is not _UNSET:
                 claim = bytes(claimed_value)
                 record = (replace(record, value=claim) if record is not None
                           else DataEntry(claim, 0, b"", found["height"], bytes(32)))
                 raw = to_cbor(record)
-            facts["value"] = None if record is None else record.value
+            return raw, None if record is None else record.value
+
+        facts: dict[str, Any] = {"kind": "entry", "subject": f"{account}/{key}", "claimed": claimed_value is not _UNSET}
+        return self._prove_state(facts, found, lambda: ns.data_entry_key(account, key), checked)
+
+    def contract_value(self, contract: str, map: str, key: Any, height: int | None = None) -> Any:
+        """A contract storage value (None if absent), proven against a certified header (ProofFailed if it is not)."""
+        report = self.prove_contract_value(contract, map, key, height)
+        if not report.verified:
+            raise ProofFailed(report.reason, report.code)
+        return report.value
+
+    def prove_contract_value(self, contract: str, map: str, key: Any, height: int | None = None,
+                             claimed_value: Any = _UNSET, prefix: str | None = None) -> ProofReport:
+        """Check a contract storage value (or its absence) against a certified state root and report every step.
+
+        `key` is a contract value (a tuple for a tuple key). The state key is computed here from the contract, the
+        map's prefix (`prefix`, or as the contract's current ABI declares it) and the key. With `claimed_value` (a
+        contract value; None claims absence), the check is whether the ledger holds it instead of the value the
+        gateway sent: a wrong claim fails at the proof step. Unknown contracts and maps raise ApiError 404."""
+        shown = value_to_json(key)
+        query: dict[str, Any] = {"key": json.dumps(shown)}
+        if height is not None:
+            query["height"] = height
+        found = self._request("GET", self._ledger_path(f"/contracts/{_segment(contract)}/storage/{_segment(map)}"),
+                              params=query)
+
+        def checked(raw: bytes | None) -> tuple[bytes | None, Any]:
+            if claimed_value is not _UNSET:
+                raw = None if claimed_value is None else encode_value(claimed_value)
+            return raw, None if raw is None else decode_value(raw)
+
+        def state_key() -> bytes:
+            return storage_key(contract, self._map_prefix(contract, map) if prefix is None else prefix, key)
+
+        facts: dict[str, Any] = {"kind": "contract_value", "subject": f"{contract}/{map}[{json.dumps(shown)}]",
+                                 "claimed": claimed_value is not _UNSET}
+        return self._prove_state(facts, found, state_key, checked)
+
+    def _map_prefix(self, contract: str, map: str) -> str:
+        """The prefix the contract's current ABI declares for a storage map (asked once per contract and client)."""
+        storage = self._storage_maps.get(contract)
+        if storage is None or map not in storage:
+            storage = self._storage_maps[contract] = self.contract(contract)["abi"].get("storage", {})
+        if map not in storage:
+            raise ProofFailed(f"contract {contract!r} declares no storage map {map!r}", "unknown_map")
+        return storage[map]  # type: ignore[no-any-return]
+
+    def _prove_state(self, facts: dict[str, Any], found: dict[str, Any], state_key: Callable[[], bytes],
+                     checked: Callable[[bytes | None], tuple[bytes | None, Any]]) -> ProofReport:
+        """Check the state record the gateway sent (as `checked` turns it into the record to prove and its value) at
+        the key computed here by `state_key`, against the certified state root of its height; report every step."""
+        facts.update(height=found["height"], root_name="state_root")
+        try:
+            facts["step"] = "key"
+            key = state_key()
+            if bytes.fromhex(found["state_key"]) != key:
+                raise ProofFailed("the gateway proved another key", "wrong_key")
+            facts["raw"], facts["value"] = checked(None if found["raw"] is None else bytes.fromhex(found["raw"]))
             light = self._certified(found["height"], facts)
             facts["step"] = "proof"
             proof = SparseMerkleProof.from_cbor(decode(bytes.fromhex(found["proof"])))
             facts["root"] = light.header(found["height"]).state_root
             facts["siblings"] = len(proof.siblings)
             facts["nonempty_siblings"] = sum(1 for s in proof.siblings if s != PLACEHOLDER)
-            light.verify_state(found["height"], state_key, raw, proof)
-        except (ProofError, ProofFailed, CodecError, CryptoError, ValueError, TypeError) as exc:
+            light.verify_state(found["height"], key, facts["raw"], proof)
+        except (ProofError, ProofFailed, CodecError, ContractError, CryptoError, ValueError, TypeError) as exc:
             return self._report(facts, exc)
         return self._report(facts, None)
 
