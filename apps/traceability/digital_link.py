@@ -36,6 +36,7 @@ class DigitalLink:
     lot: str | None = None
     serial: str | None = None
     expiry: str | None = None  # YYMMDD as printed
+    scheme: str = "https"  # http only for a resolver on a developer's own machine
 
     @property
     def item(self) -> Sgtin | None:
@@ -60,7 +61,7 @@ class DigitalLink:
 
     def uri(self) -> str:
         """The full URI for the QR code."""
-        return f"https://{self.resolver}{self.path}"
+        return f"{self.scheme}://{self.resolver}{self.path}"
 
 
 def _encode(value: str) -> str:
@@ -83,8 +84,11 @@ def expiry_to_date(text: str) -> date:
         raise IdentifierError(f"expiry {text} is not a date", "expiry") from None
 
 
-def build(resolver: str, gtin: Gtin, lot: str | None = None, serial: str | None = None, expiry: str | None = None) -> DigitalLink:
+def build(resolver: str, gtin: Gtin, lot: str | None = None, serial: str | None = None, expiry: str | None = None,
+          scheme: str = "https") -> DigitalLink:
     """A checked Digital Link."""
+    if scheme not in ("https", "http"):
+        raise IdentifierError("the scheme is https (or http for a local resolver)", "scheme")
     if not _HOST.match(resolver):
         raise IdentifierError(f"resolver must be a host name (and port), got {resolver!r}", "resolver")
     if lot is not None:
@@ -93,7 +97,7 @@ def build(resolver: str, gtin: Gtin, lot: str | None = None, serial: str | None 
         parse_serial(serial)
     if expiry is not None:
         expiry_to_date(expiry)
-    return DigitalLink(resolver, gtin, lot, serial, expiry)
+    return DigitalLink(resolver, gtin, lot, serial, expiry, scheme)
 
 
 def parse(uri: str) -> DigitalLink:
@@ -128,4 +132,4 @@ def parse(uri: str) -> DigitalLink:
         if key == "17":
             expiry_to_date(value)
             expiry = value
-    return DigitalLink(parts.netloc, gtin, lot, serial, expiry)
+    return DigitalLink(parts.netloc, gtin, lot, serial, expiry, parts.scheme)
