@@ -76,8 +76,8 @@ def show_node(keep_running: bool, front_ends: Sequence[Any] = ()) -> None:
 def main(front_ends: Sequence[Any] = ()) -> int:
     """Run the demo (`make run` runs web.demo, which adds the web front end)."""
     DATA.mkdir(parents=True, exist_ok=True)
-    say("Consortium chain: what runs today (crypto suites, keystore, CA, ledger, a 4-validator BFT consortium, contracts).")
-    say("The applications are not built yet.\n")
+    say("Consortium chain: what runs today (crypto suites, keystore, CA, ledger, a 4-validator BFT consortium, contracts,")
+    say("gateway, explorer) and the first application, product traceability; trade finance, e-invoices and charity come next.\n")
     for suite in (CLASSIC, SM):
         show_suite(suite)
     show_batch()

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 from apps.traceability import codes as item_codes
 from apps.traceability.contract import CONTRACT_NAME, contract_source
 from apps.traceability.epc_keys import item_key, to_key
-from apps.traceability.epcis import EpcisError, EpcisEvent, event_hash, parse_document
+from apps.traceability.epcis import EpcisError, EpcisEvent, dumps, event_hash, parse_document
 from apps.traceability.errors import TraceError
 from apps.traceability.identifiers import Gtin, IdentifierError, check_digit, parse_lot
 from apps.traceability.store import Batch, Code, Event, Item, Product, TraceStore, Tree
@@ -127,7 +127,7 @@ class TraceService:
 
     def issue_batch(self, org: str, gtin: str, lot: str, count: int, expiry: str = "",
                     progress: Callable[[str], None] | None = None) -> Batch:
-        """Issue `count` item codes for a lot and commit them on chain as one Merkle root."""
+        """Issue `count` item codes for a lot and commit them on chain as one Merkle root (0: a lot without codes)."""
         digits = _gtin(gtin)
         lot = _lot(lot)
         if expiry and (len(expiry) != 6 or not expiry.isdigit()):
@@ -139,9 +139,15 @@ class TraceService:
         if product is not None and product.org != org:
             raise TraceError(f"only {product.org} issues batches of GTIN {digits}", "gtin", 403)
         if existing is None:
-            issued = item_codes.issue_batch(digits, lot, count)
-            self.store.put_codes(digits, lot, issued.serials, issued.pins, issued.pin_hashes, issued.tree.to_bytes())
-            self.store.put(Batch(gtin=digits, lot=lot, org=org, count=count, root=issued.tree.root, expiry=expiry,
+            root = b""
+            if count != 0:  # a lot without item codes (raw materials) commits an empty root
+                try:
+                    issued = item_codes.issue_batch(digits, lot, count)
+                except IdentifierError as exc:
+                    raise TraceError(str(exc), exc.field) from None
+                self.store.put_codes(digits, lot, issued.serials, issued.pins, issued.pin_hashes, issued.tree.to_bytes())
+                root = issued.tree.root
+            self.store.put(Batch(gtin=digits, lot=lot, org=org, count=count, root=root, expiry=expiry,
                                  status="pending", recalled="", height=0, tx_hash=""))
             existing = self.store.get(Batch, digits, lot)
         if progress:
@@ -199,7 +205,7 @@ class TraceService:
 
     def _invocation(self, org: str, event: EpcisEvent, index: int) -> tuple[str, list[Any]]:
         where = f"epcisBody.eventList[{index}]"
-        document = json.dumps(event.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        document = dumps(event.raw)
         digest = event_hash(event)
         if event.error_declaration is not None:
             # the CBV event hash leaves errorDeclaration out: a declaration hashes like the event it declares wrong
