@@ -9,7 +9,10 @@ fixed byte for byte:
                 base32, all in GS1 character set 82), unique within the batch
     pin         10 characters from the same alphabet, printed under a
                 scratch-off; only its hash enters the tree
-    pin_hash    sha256(b"trace-pin|" + gtin + b"|" + serial + b"|" + PIN.upper())
+    salt        16 random bytes per item, kept by the brand: a PIN has only
+                50 bits, so without the salt anyone holding a revealed
+                pin_hash could search all PINs offline
+    pin_hash    sha256(b"trace-pin|" + gtin + b"|" + serial + b"|" + PIN.upper() + b"|" + salt)
     leaf        sha256(b"\\x00" + serial + b"|" + pin_hash)
     node        sha256(b"\\x01" + left + right)
 
@@ -37,6 +40,7 @@ SERIAL_LENGTH = 12
 PIN_LENGTH = 10
 MAX_BATCH = 1_000_000
 HASH_SIZE = 32
+SALT_SIZE = 16
 
 _MAGIC = b"TRB1"
 _HEADER = len(_MAGIC) + 8  # magic, then the leaf count as an unsigned 64-bit big-endian integer
@@ -208,13 +212,16 @@ def _gtin14(gtin: str) -> str:
     return Gtin(gtin).digits
 
 
-def pin_hash(gtin: str, serial: str, pin: str) -> bytes:
-    """The hash of an item's PIN, bound to its GTIN-14 and serial (the PIN's case does not matter)."""
+def pin_hash(gtin: str, serial: str, pin: str, salt: bytes) -> bytes:
+    """The hash of an item's PIN, bound to its GTIN-14, serial and salt (the PIN's case does not matter)."""
     digits = _gtin14(gtin)
     parse_serial(serial)
     if not isinstance(pin, str) or len(pin) != PIN_LENGTH or not set(pin.upper()) <= _ALPHABET_SET:
         raise IdentifierError(f"a PIN is {PIN_LENGTH} characters from {ALPHABET}", "pin")
-    return _sha256(_PIN_PREFIX + digits.encode() + b"|" + serial.encode() + b"|" + pin.upper().encode()).digest()
+    if not isinstance(salt, bytes) or len(salt) != SALT_SIZE:
+        raise IdentifierError(f"a PIN salt is {SALT_SIZE} bytes", "salt")
+    return _sha256(_PIN_PREFIX + digits.encode() + b"|" + serial.encode() + b"|" + pin.upper().encode() + b"|"
+                   + salt).digest()
 
 
 def leaf_hash(serial: str, pin_hash: bytes) -> bytes:
@@ -225,9 +232,9 @@ def leaf_hash(serial: str, pin_hash: bytes) -> bytes:
     return _sha256(b"\x00" + serial.encode() + b"|" + pin_hash).digest()
 
 
-def item_leaf(gtin: str, serial: str, pin: str) -> bytes:
-    """The leaf an item's GTIN, serial and (consumer-entered) PIN should have."""
-    return leaf_hash(serial, pin_hash(gtin, serial, pin))
+def item_leaf(gtin: str, serial: str, pin: str, salt: bytes) -> bytes:
+    """The leaf an item's GTIN, serial, (consumer-entered) PIN and salt should have."""
+    return leaf_hash(serial, pin_hash(gtin, serial, pin, salt))
 
 
 @dataclass(frozen=True)
@@ -240,6 +247,7 @@ class IssuedBatch:
     pins: tuple[str, ...] = field(repr=False)
     pin_hashes: tuple[bytes, ...] = field(repr=False)
     tree: BatchTree
+    salts: tuple[bytes, ...] = field(default=(), repr=False)
 
     @property
     def size(self) -> int:
@@ -265,7 +273,8 @@ def issue_batch(gtin: str, lot: str, count: int) -> IssuedBatch:
     prefix = _PIN_PREFIX + digits.encode() + b"|"
     sha = _sha256
     pin_bytes = _split(pin_text.encode("ascii"), PIN_LENGTH)
-    pin_hashes = [sha(prefix + s + b"|" + p).digest() for s, p in zip(serial_bytes, pin_bytes)]
+    salts = _split(secrets.token_bytes(SALT_SIZE * count), SALT_SIZE)
+    pin_hashes = [sha(prefix + s + b"|" + p + b"|" + salt).digest() for s, p, salt in zip(serial_bytes, pin_bytes, salts)]
     leaves = b"".join([sha(b"\x00" + s + b"|" + h).digest() for s, h in zip(serial_bytes, pin_hashes)])
     tree = BatchTree._from_leaf_blob(leaves, count)
-    return IssuedBatch(digits, lot, tuple(serials), tuple(pins), tuple(pin_hashes), tree)
+    return IssuedBatch(digits, lot, tuple(serials), tuple(pins), tuple(pin_hashes), tree, tuple(salts))

@@ -145,7 +145,8 @@ class TraceService:
                     issued = item_codes.issue_batch(digits, lot, count)
                 except IdentifierError as exc:
                     raise TraceError(str(exc), exc.field) from None
-                self.store.put_codes(digits, lot, issued.serials, issued.pins, issued.pin_hashes, issued.tree.to_bytes())
+                self.store.put_codes(digits, lot, issued.serials, issued.pins, issued.salts, issued.pin_hashes,
+                                     issued.tree.to_bytes())
                 root = issued.tree.root
             self.store.put(Batch(gtin=digits, lot=lot, org=org, count=count, root=root, expiry=expiry,
                                  status="pending", recalled="", height=0, tx_hash=""))
@@ -243,9 +244,13 @@ class TraceService:
 
     def claim_pin(self, gtin: str, serial: str, pin: str) -> None:
         """Claim an item's scratch-off PIN on chain (signed by the scan service)."""
-        key = item_key(_gtin(gtin), serial)
+        digits = _gtin(gtin)
+        key = item_key(digits, serial)
+        code = self.store.get(Code, digits, serial)
+        if code is None:
+            raise TraceError(f"no item {digits}/{serial} was issued", "serial", 404)
         proof = self.code_proof(key) if self.store.get(Item, key) is None else None
-        self._invoke(self.client(self.config.scan_service), "claim_pin", [key, pin.strip(), proof or []])
+        self._invoke(self.client(self.config.scan_service), "claim_pin", [key, pin.strip(), code.salt, proof or []])
         self.sync()
 
     def commit_scans(self, period: str, root: bytes, count: int) -> None:

@@ -64,6 +64,7 @@ class Code(Base):
     idx: Mapped[int] = mapped_column(Integer)
     pin_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     pin: Mapped[str] = mapped_column(String(10))  # the brand's own copy, for printing labels; never on chain
+    salt: Mapped[bytes] = mapped_column(LargeBinary(16), default=b"")  # revealed on chain only when the PIN is claimed
     __table_args__ = (Index("ix_trace_codes_batch", "gtin", "lot", "idx"),)
 
 
@@ -156,15 +157,16 @@ class TraceStore:
         with self.session() as s, s.begin():
             s.merge(row)
 
-    def put_codes(self, gtin: str, lot: str, serials: Sequence[str], pins: Sequence[str], pin_hashes: Sequence[bytes],
-                  tree: bytes) -> None:
+    def put_codes(self, gtin: str, lot: str, serials: Sequence[str], pins: Sequence[str], salts: Sequence[bytes],
+                  pin_hashes: Sequence[bytes], tree: bytes) -> None:
         """Store a batch's item codes and Merkle tree (one transaction)."""
         with self.engine.begin() as conn:
             for table in (Code, Tree):
                 conn.execute(delete(table).where(table.gtin == gtin, table.lot == lot))
             for start in range(0, len(serials), CODE_CHUNK):
                 conn.execute(insert(Code), [
-                    {"gtin": gtin, "serial": serials[i], "lot": lot, "idx": i, "pin_hash": pin_hashes[i], "pin": pins[i]}
+                    {"gtin": gtin, "serial": serials[i], "lot": lot, "idx": i, "pin_hash": pin_hashes[i], "pin": pins[i],
+                     "salt": salts[i]}
                     for i in range(start, min(start + CODE_CHUNK, len(serials)))])
             conn.execute(insert(Tree), [{"gtin": gtin, "lot": lot, "data": tree}])
 

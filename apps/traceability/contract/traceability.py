@@ -148,12 +148,13 @@ def declare_error(event_hash: str, corrects: str, document: str) -> None:
     emit(ErrorDeclared, event_hash=event_hash, corrects=corrects, org=org)
 
 
-def claim_pin(epc: str, pin: str, proof: list) -> None:
-    """Claim an item's scratch-off PIN once (a second claim of the same code is refused)."""
+def claim_pin(epc: str, pin: str, salt: bytes, proof: list) -> None:
+    """Claim an item's scratch-off PIN once (a second claim of the same code is refused); the brand's service adds
+    the item's salt, which the PIN hash on chain needs and a consumer never sees."""
     item = _existing(epc, {epc: proof} if proof else {})
     gtin, serial = _split(epc, "sgtin:")
-    require(len(pin) == 10, "a PIN has 10 characters")
-    expected = sha256(("trace-pin|" + gtin + "|" + serial + "|" + pin.upper()).encode())
+    require(len(pin) == 10 and len(salt) == 16, "a PIN has 10 characters and its salt 16 bytes")
+    expected = sha256(("trace-pin|" + gtin + "|" + serial + "|" + pin.upper() + "|").encode() + salt)
     require(expected == item["pin"], f"wrong PIN for {epc}")
     require(item["claimed"] == 0, f"the PIN of {epc} was already claimed at block {item['claimed']}")
     item["claimed"] = height()

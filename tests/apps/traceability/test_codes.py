@@ -13,6 +13,10 @@ from apps.traceability.codes import ALPHABET, BatchError, BatchTree, issue_batch
 from apps.traceability.identifiers import CSET82, Gtin, IdentifierError, Sgtin
 
 GTIN = "09506000134352"
+SALT = bytes(range(16))
+#: Known answers, computed by hand from the formats in codes.py with SALT = 00 01 .. 0f.
+EXPECTED_PIN_HASH = "8a566e209be828ba868988a9dde75d90f7ab17e6bc765aa6d06dfeba2e397535"
+EXPECTED_LEAF = "a0a0db0061e0378200a816e520c336ebc0b66ae279c1b390cc723decc9a51406"
 
 
 def sha(data: bytes) -> bytes:
@@ -54,21 +58,23 @@ def test_proofs_of_a_five_leaf_tree_step_over_promoted_nodes() -> None:
 
 
 def test_pin_hash_and_leaf_hash_known_answers() -> None:
-    expected_pin = sha(b"trace-pin|09506000134352|0123456789AB|ABCDEFGHJK")
-    assert pin_hash(GTIN, "0123456789AB", "abcdefghjk") == pin_hash(GTIN, "0123456789AB", "ABCDEFGHJK") == expected_pin
-    assert expected_pin.hex() == "8c5413d1260de9fe14aea24d95311e116c4e4f24afe26df6242413614ee2a30e"
+    expected_pin = sha(b"trace-pin|09506000134352|0123456789AB|ABCDEFGHJK|" + SALT)
+    assert pin_hash(GTIN, "0123456789AB", "abcdefghjk", SALT) == pin_hash(GTIN, "0123456789AB", "ABCDEFGHJK", SALT) \
+        == expected_pin
+    assert expected_pin.hex() == EXPECTED_PIN_HASH
     leaf = leaf_hash("0123456789AB", expected_pin)
     assert leaf == sha(b"\x000123456789AB|" + expected_pin)
-    assert leaf.hex() == "422d958e2d46f3a5c4be2dfabdff175ab3e04fed1b1a6ce9648289aa9351d9c0"
-    assert codes.item_leaf(GTIN, "0123456789AB", "AbCdEfGhJk") == leaf
+    assert leaf.hex() == EXPECTED_LEAF
+    assert codes.item_leaf(GTIN, "0123456789AB", "AbCdEfGhJk", SALT) == leaf
 
 
 def test_pin_hash_depends_on_every_input() -> None:
-    base = pin_hash(GTIN, "0123456789AB", "ABCDEFGHJK")
-    others = {pin_hash("09506000134369", "0123456789AB", "ABCDEFGHJK"),  # another valid GTIN
-              pin_hash(GTIN, "0123456789AC", "ABCDEFGHJK"),
-              pin_hash(GTIN, "0123456789AB", "ABCDEFGHJM")}
-    assert len(others) == 3 and base not in others
+    base = pin_hash(GTIN, "0123456789AB", "ABCDEFGHJK", SALT)
+    others = {pin_hash("09506000134369", "0123456789AB", "ABCDEFGHJK", SALT),  # another valid GTIN
+              pin_hash(GTIN, "0123456789AC", "ABCDEFGHJK", SALT),
+              pin_hash(GTIN, "0123456789AB", "ABCDEFGHJM", SALT),
+              pin_hash(GTIN, "0123456789AB", "ABCDEFGHJK", bytes(16))}
+    assert len(others) == 4 and base not in others
     assert leaf_hash("0123456789AB", base) != leaf_hash("0123456789AC", base)
 
 
@@ -78,10 +84,11 @@ def test_pin_hash_depends_on_every_input() -> None:
 def test_an_issued_batch_is_consistent_with_the_public_definitions() -> None:
     batch = issue_batch(GTIN, "L2026/04", 37)
     assert (batch.gtin, batch.lot, batch.size, len(batch.pins), len(batch.pin_hashes)) == (GTIN, "L2026/04", 37, 37, 37)
-    for i, (serial, pin, hashed) in enumerate(zip(batch.serials, batch.pins, batch.pin_hashes)):
-        assert hashed == pin_hash(GTIN, serial, pin)
+    assert len(set(batch.salts)) == 37 and all(len(salt) == 16 for salt in batch.salts)
+    for i, (serial, pin, salt, hashed) in enumerate(zip(batch.serials, batch.pins, batch.salts, batch.pin_hashes)):
+        assert hashed == pin_hash(GTIN, serial, pin, salt)
         assert batch.tree.leaf(i) == leaf_hash(serial, hashed)
-        assert verify_proof(codes.item_leaf(GTIN, serial, pin.lower()), batch.tree.proof(i), batch.root)
+        assert verify_proof(codes.item_leaf(GTIN, serial, pin.lower(), salt), batch.tree.proof(i), batch.root)
     assert BatchTree.build([leaf_hash(s, h) for s, h in zip(batch.serials, batch.pin_hashes)]) == batch.tree
     assert "pins" not in repr(batch) and batch.pins[0] not in repr(batch)
 
@@ -198,10 +205,11 @@ def test_bad_batch_requests_are_refused_naming_the_field(gtin: object, lot: str,
 
 
 @pytest.mark.parametrize("call, field", [
-    (lambda: pin_hash(GTIN, "0123456789AB", "ABCDEFGHJ"), "pin"),
-    (lambda: pin_hash(GTIN, "0123456789AB", "ABCDEFGHJI"), "pin"),  # I is not in the alphabet
-    (lambda: pin_hash(GTIN, "SERIAL WITH SPACE", "ABCDEFGHJK"), "serial"),
-    (lambda: pin_hash("12345", "0123456789AB", "ABCDEFGHJK"), "gtin"),
+    (lambda: pin_hash(GTIN, "0123456789AB", "ABCDEFGHJ", SALT), "pin"),
+    (lambda: pin_hash(GTIN, "0123456789AB", "ABCDEFGHJI", SALT), "pin"),  # I is not in the alphabet
+    (lambda: pin_hash(GTIN, "SERIAL WITH SPACE", "ABCDEFGHJK", SALT), "serial"),
+    (lambda: pin_hash("12345", "0123456789AB", "ABCDEFGHJK", SALT), "gtin"),
+    (lambda: pin_hash(GTIN, "0123456789AB", "ABCDEFGHJK", b"short"), "salt"),
     (lambda: leaf_hash("0123456789AB", b"\x00" * 31), "pin_hash"),
     (lambda: BatchTree.build([]), "leaves"),
     (lambda: BatchTree.build([A, b"short"]), "leaves"),

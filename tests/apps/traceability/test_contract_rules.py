@@ -118,7 +118,7 @@ def test_an_item_exists_only_with_a_genuine_code_of_an_issued_batch(chain: Chain
     never = issue_batch(GTIN, "NEVER", 2)
     chain.obj(BRAND, "shipping", (0,), to=CARRIER, batch=never, refused="was never issued")
     wrong_pin = chain.proofs(5)
-    wrong_pin[chain.epc(5)][1] = pin_hash(GTIN, chain.batch.serials[5], "0000000000")
+    wrong_pin[chain.epc(5)][1] = pin_hash(GTIN, chain.batch.serials[5], "0000000000", chain.batch.salts[5])
     facts["epcs"] = [chain.epc(5)]
     chain.refused(BRAND, "record", chain.event_hash(), facts, wrong_pin, "{}", words="not a genuine code")
 
@@ -205,11 +205,12 @@ def test_each_event_is_anchored_once_and_errors_are_declared_by_its_author(chain
 
 
 def test_a_pin_is_claimed_once_with_the_right_pin(chain: Chain) -> None:
-    epc, pin = chain.epc(3), chain.batch.pins[3]
+    epc, pin, salt = chain.epc(3), chain.batch.pins[3], chain.batch.salts[3]
     proof = chain.proofs(3)[epc]
-    chain.refused("consumer-service", "claim_pin", epc, "WRONGPIN00", proof, words="wrong pin")
-    chain.ok("consumer-service", "claim_pin", epc, pin.lower(), proof)
-    chain.refused("consumer-service", "claim_pin", epc, pin, [], words="already claimed")
+    chain.refused("consumer-service", "claim_pin", epc, "WRONGPIN00", salt, proof, words="wrong pin")
+    chain.refused("consumer-service", "claim_pin", epc, pin, bytes(16), proof, words="wrong pin")
+    chain.ok("consumer-service", "claim_pin", epc, pin.lower(), salt, proof)
+    chain.refused("consumer-service", "claim_pin", epc, pin, salt, [], words="already claimed")
 
 
 def test_only_the_brand_recalls_a_batch(chain: Chain) -> None:
