@@ -1,9 +1,10 @@
 """The web front end's app factory: `create_app(gateway_url, ledger)` with the explorer blueprint and error pages."""
 from __future__ import annotations
 
+import time
 from typing import Sequence
 
-from flask import Flask, redirect, url_for
+from flask import Flask, g, redirect, url_for
 from werkzeug.wrappers.response import Response
 
 from apps.traceability.web import TraceUser
@@ -28,6 +29,17 @@ def create_app(gateway_url: str, ledger: str = "main", trace: TraceService | Non
     register_error_pages(app)
     if trace is not None:
         register_traceability(app, trace, trace_users)
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _server_timing(response: Response) -> Response:
+        started = g.get("started")
+        if started is not None:
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        return response
 
     @app.get("/")
     def index() -> Response:

@@ -76,12 +76,13 @@ def trace_front_end(directory: Path, password: bytes) -> Callable[[str, Callable
     return start
 
 
-def build_service(directory: Path, password: bytes, gateway_url: str, resolver: str) -> TraceService:
-    """The traceability service of the demo consortium: organisations admitted, contract deployed."""
+def build_service(directory: Path, password: bytes, gateway_url: str, resolver: str,
+                  database_url: str | None = None) -> TraceService:
+    """The traceability service of a `chain net init` consortium: organisations admitted, contract deployed."""
     homes = sorted(p for p in directory.iterdir() if p.is_dir() and p.name.startswith("node"))
     admin_keys = [load_key(path, password) for path in sorted((homes[0] / "keys").glob("admin*.key"))]
     admin = Client(gateway_url, "main", key=admin_keys[0])
-    store = TraceStore(f"sqlite:///{directory / 'traceability.db'}")
+    store = TraceStore(database_url or f"sqlite:///{directory / 'traceability.db'}")
     service = TraceService(TraceConfig(gateway_url, "main", resolver=resolver, scheme="http", parties=PARTIES,
                                        keys={}, scan_service=SCANS), store)
     service.deploy(admin_keys)  # before new members join: the founding organisations' majority endorses it

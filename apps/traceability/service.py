@@ -348,10 +348,17 @@ class TraceService:
             height=height, tx_hash=tx_hash, corrects=corrects, corrected_by=""), [(k, r) for r, k in roles])
 
     def _refresh_items(self, public: Client, keys: Sequence[str], height: int) -> None:
-        for key in dict.fromkeys(keys):
-            if key.startswith("lgtin:"):
+        """Read the touched items' state from the chain; a container's contents (now and before) follow it, since a
+        handover or an unpacking changes them without naming them."""
+        pending, seen = list(dict.fromkeys(keys)), set()
+        while pending:
+            key = pending.pop(0)
+            if key in seen or key.startswith("lgtin:"):
                 continue
+            seen.add(key)
             found = public.contract_value(CONTRACT_NAME, "containers" if key.startswith("sscc:") else "items", key)
+            if key.startswith("sscc:"):
+                pending += [*(found or {}).get("children", []), *self.store.children_of(key)]
             if found:
                 self.store.put(Item(key=key, state=found["state"], holder=found["holder"], parent=found.get("parent", ""),
                                     claimed=found.get("claimed", 0), commissioned=bool(found.get("commissioned", False)),

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import (
-    BigInteger, Boolean, Index, Integer, LargeBinary, String, Text, create_engine, delete, func, insert, select,
-    update,
+    BigInteger, Boolean, Index, Integer, LargeBinary, String, Text, create_engine, delete, event, func, insert,
+    select, update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -139,11 +139,22 @@ def row_dict(row: Any) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """Readers beside one writer (WAL), and writers that wait for each other instead of failing at once."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class TraceStore:
     """The read model's tables and the few queries pages need, over one engine."""
 
     def __init__(self, url_or_engine: str | Engine) -> None:
         self.engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
 
     def session(self) -> Session:
@@ -251,9 +262,7 @@ class TraceStore:
         """Scans not yet committed on chain, oldest first."""
         return self.all(select(Scan).where(Scan.period == "", Scan.at_ms < before_ms).order_by(Scan.id).limit(limit))
 
-    def scan_counts(self, org: str) -> list[tuple[str, int]]:
-        """(GTIN, scans) for an organisation's products."""
-        q = (select(Product.gtin, func.count(Scan.id)).join(Scan, Scan.key.like(func.concat("sgtin:", Product.gtin, ".%")))
-             .where(Product.org == org).group_by(Product.gtin).order_by(Product.gtin))
+    def children_of(self, container: str) -> list[str]:
+        """Items and containers the read model has packed in a container."""
         with self.session() as s:
-            return [(g, int(n)) for g, n in s.execute(q)]
+            return list(s.scalars(select(Item.key).where(Item.parent == container).order_by(Item.key)))

@@ -7,7 +7,9 @@ from flask import Flask
 
 from apps.traceability.service import TraceService
 from apps.traceability.web.auth import TraceUser
+from apps.traceability.web.console import console
 from apps.traceability.web.consumer import consumer
+from apps.traceability.web.epcis_api import epcis_api
 
 __all__ = ["TraceUser", "register"]
 
@@ -17,3 +19,5 @@ def register(app: Flask, service: TraceService, users: Sequence[TraceUser] = ())
     app.extensions["trace_service"] = service
     app.extensions["trace_users"] = {u.username: u for u in users}
     app.register_blueprint(consumer)
+    app.register_blueprint(console)
+    app.register_blueprint(epcis_api)

@@ -59,6 +59,7 @@ def test_an_issued_item_is_genuine_and_shows_its_product_brand_and_history(trace
                           {"type": "gs1:Temperature", "value": 6.0, "uom": "CEL"}]}])))
     status, html = scan(page, path(c))
     assert status == 200 and verdict(html) == "genuine"
+    assert page.get(path(c)).headers["Server-Timing"].startswith("app;dur=")
     assert "Green tea 250 g" in html and "Brand A Tea Co." in html and "Swift Logistics" in html
     assert html.count('class="step') == 4  # issuance + three events
     assert "2 temperature readings, 4.5 to 6 °C" in html

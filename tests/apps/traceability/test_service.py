@@ -135,3 +135,19 @@ def test_the_read_model_is_rebuilt_from_the_chain(trace: TraceStack, batch: Batc
         original = sorted(getattr(r, key) for r in trace.store.all(select(table)))
         assert sorted(getattr(r, key) for r in fresh.all(select(table))) == original, table.__name__
     assert fresh.get(Batch, GTIN, "L100").root == batch.root
+
+
+def test_items_follow_their_pallet_through_a_handover_and_an_unpacking(trace: TraceStack, batch: Batch) -> None:
+    inside = codes(trace, 3, 50)
+    pallet = "urn:epc:id:sscc:0614141.1000000777"
+    key = "sscc:106141410000007773"
+    aggregation = {"type": "AggregationEvent", "eventTime": "2026-11-25T09:00:00.000Z", "eventTimeZoneOffset": "+00:00",
+                   "parentID": pallet, "childEPCs": [urn(c) for c in inside], "action": "ADD", "bizStep": "packing"}
+    trace.service.capture(BRAND, document(aggregation, event("shipping", [pallet], to=SHOP, minute=20)))
+    trace.service.capture(SHOP, document(event("receiving", [pallet], minute=21)))
+    rows = [trace.store.get(Item, f"sgtin:{GTIN}.{c.serial}") for c in inside]
+    assert all(r.holder == SHOP and r.parent == key for r in rows), [(r.holder, r.parent) for r in rows]
+    unpack = {**aggregation, "eventTime": "2026-11-25T09:30:00.000Z", "childEPCs": [], "action": "DELETE",
+              "bizStep": "unpacking"}
+    trace.service.capture(SHOP, document(unpack))
+    assert all(trace.store.get(Item, r.key).parent == "" for r in rows)
