@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow bench bench-consensus bench-contracts clean
+.PHONY: run test test-slow bench bench-consensus bench-contracts bench-traceability clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench-consensus: $(STAMP)
 
 bench-contracts: $(STAMP)
 	$(PY) -m bench.contracts
+
+bench-traceability: $(STAMP)
+	$(PY) -m bench.traceability
+	$(PY) -m bench.trace_labels --labels 3000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -154,6 +154,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--threads", type=int, default=4, help="the web app's worker threads (one process)")
     parser.add_argument("--database", default=None, help="read model URL (default: SQLite beside the ledgers)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-trace-") as tmp:
@@ -166,7 +167,7 @@ def main() -> None:
             service = build_service(directory, b"bench", url, "127.0.0.1:1", args.database)
             lots = issue(service, args.items, args.batch)
             histories(service, lots)
-            served = serve_in_thread(create_app(url, "main", trace=service), 0, "web", "/", threads=16)
+            served = serve_in_thread(create_app(url, "main", trace=service), 0, "web", "/", threads=args.threads)
             service.config.resolver = served.url.split("//", 1)[1]
             sample = service.store.codes(TEA, lots[0], limit=400)
             sample += [c for lot in lots for c in service.store.codes(TEA, lot, limit=200, offset=1000)]

@@ -70,7 +70,7 @@ def trace_front_end(directory: Path, password: bytes) -> Callable[[str, Callable
         for label, code in (("in the shop", items.in_shop), ("sold", items.sold), ("recalled batch", items.recalled)):
             say(f"   item {label:<15} {served.url}/01/{code.gtin}/10/{code.lot}/21/{code.serial}")
         say(f"   forged code          {served.url}{items.forged_path}")
-        say(f"   consoles     {served.url}/trace/console/ (users {', '.join(ROLES)}, regulator; password {DEMO_PASSWORD!r})")
+        say(f"   consoles     {served.url}/console/ (users {', '.join(ROLES)}, regulator; password {DEMO_PASSWORD!r})")
         return served
 
     return start
@@ -129,7 +129,7 @@ def _record_histories(service: TraceService) -> None:
         return start + timedelta(hours=hours)
 
     service.capture(BRAND_A, to_document([
-        event_from_fields("TransformationEvent", event_time=at(0), input_epcs=[f"urn:epc:class:lgtin:0614141.000001.LEAF-2611"],
+        event_from_fields("TransformationEvent", event_time=at(0), input_epcs=["urn:epc:class:lgtin:0614141.000001.LEAF-2611"],
                           output_epcs=items, biz_step="commissioning", read_point=factory),
         event_from_fields("ObjectEvent", action="OBSERVE", event_time=at(2), epcs=items, biz_step="inspecting",
                           disposition="active", read_point=factory),

@@ -21,7 +21,7 @@ from apps.traceability.codes import BatchTree
 from apps.traceability.digital_link import DigitalLink, expiry_to_date
 from apps.traceability.epc_keys import item_key, lot_key
 from apps.traceability.service import Party, TraceService
-from apps.traceability.store import Batch, Code, Event, Item, Product, Report, Scan
+from apps.traceability.store import Batch, Code, Item, Product, Report, Scan
 
 UNKNOWN, RECALLED, DECOMMISSIONED, SUSPICIOUS, SOLD, EXPIRED, GENUINE = (
     "unknown", "recalled", "decommissioned", "suspicious", "sold", "expired", "genuine")
@@ -132,24 +132,21 @@ def _timeline(service: TraceService, key: str, lot: str) -> tuple[TimelineEntry,
     store = service.store
     keys, frontier = {key: "", lot: ""}, [key]
     for _ in range(CONTAINER_DEPTH):
-        parents = []
-        for child in frontier:
-            for event in store.events_of([child]):
-                if event.kind == "AggregationEvent":
-                    parents += [p for p in store.keys_of(event.event_hash, "parent") if p not in keys]
-        for parent in parents:
-            keys[parent] = parent
-        frontier = parents
+        frontier = [p for p in store.parents_of(frontier) if p not in keys]
+        if not frontier:
+            break
+        keys.update((p, p) for p in frontier)
+    events = store.events_of(list(keys))
+    named_by = store.keys_of_events([e.event_hash for e in events])
     entries = []
-    for event in store.events_of(list(keys)):
-        named = store.keys_of(event.event_hash)
+    for event in events:
+        named = [k for k, _ in named_by[event.event_hash]]
         via = next((k for k in named if keys.get(k)), "") if key not in named else ""
         party = service.config.parties.get(event.org)
-        document = json.loads(event.document)
         entries.append(TimelineEntry(
             event.event_hash, event.event_time, event.biz_step, event.kind, event.action, event.org,
             party.label if party else event.org, event.biz_location or event.read_point, event.disposition, via,
-            tuple(_sensor_lines(document)), event.height, event.tx_hash, event.corrected_by))
+            tuple(_sensor_lines(json.loads(event.document))), event.height, event.tx_hash, event.corrected_by))
     return tuple(entries)
 
 
@@ -183,13 +180,13 @@ def _cold_chain(timeline: tuple[TimelineEntry, ...]) -> str:
 
 def _log(service: TraceService, result: ScanResult, place: str, client: str, now_ms: int, log_scan: bool) -> None:
     if log_scan:
-        service.store.put(Scan(key=result.key, at_ms=now_ms, place=place[:64], client=client[:64],
+        service.store.add(Scan(key=result.key, at_ms=now_ms, place=place[:64], client=client[:64],
                                verdict=result.verdict, period=""))
 
 
 def report_counterfeit(service: TraceService, key: str, note: str, place: str, now_ms: int) -> None:
     """Record a consumer's counterfeit report (off chain, for the brand's console)."""
-    service.store.put(Report(key=key[:64], at_ms=now_ms, note=note.strip()[:1000], place=place[:64]))
+    service.store.add(Report(key=key[:64], at_ms=now_ms, note=note.strip()[:1000], place=place[:64]))
 
 
 def scan_leaf(scan: Scan) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import (
-    BigInteger, Boolean, Index, Integer, LargeBinary, String, Text, create_engine, delete, event, func, insert,
+    BigInteger, Boolean, Index, Integer, LargeBinary, String, Text, create_engine, delete, event, insert,
     select, update,
 )
 from sqlalchemy.engine import Engine
@@ -181,6 +181,11 @@ class TraceStore:
                     for i in range(start, min(start + CODE_CHUNK, len(serials)))])
             conn.execute(insert(Tree), [{"gtin": gtin, "lot": lot, "data": tree}])
 
+    def add(self, row: Any) -> None:
+        """Insert one new row (no lookup first: for append-only tables such as the scan log)."""
+        with self.session() as s, s.begin():
+            s.add(row)
+
     def drop_codes(self, gtin: str, lot: str) -> None:
         """Forget a batch that was never committed, with its codes and tree."""
         with self.engine.begin() as conn:
@@ -247,6 +252,23 @@ class TraceStore:
         q = (select(Event).join(EventEpc, EventEpc.event_hash == Event.event_hash).where(EventEpc.key.in_(list(keys)))
              .distinct().order_by(Event.event_time, Event.height))
         return self.all(q)
+
+    def keys_of_events(self, event_hashes: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """(key, role) of every identifier each event names, in one query."""
+        found: dict[str, list[tuple[str, str]]] = {h: [] for h in event_hashes}
+        if not found:
+            return found
+        q = select(EventEpc).where(EventEpc.event_hash.in_(list(found))).order_by(EventEpc.key)
+        for row in self.all(q):
+            found[row.event_hash].append((row.key, row.role))
+        return found
+
+    def parents_of(self, keys: Sequence[str]) -> list[str]:
+        """Containers that aggregation events ever packed any of the keys into."""
+        packed = select(EventEpc.event_hash).where(EventEpc.key.in_(list(keys)), EventEpc.role == "child")
+        q = select(EventEpc.key).where(EventEpc.event_hash.in_(packed), EventEpc.role == "parent").distinct()
+        with self.session() as s:
+            return sorted(s.scalars(q))
 
     def keys_of(self, event_hash: str, role: str | None = None) -> list[str]:
         """Identifiers an event names (in one role or all)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from apps.traceability.service import Party, TraceConfig, TraceService
+from apps.traceability.service import TraceConfig, TraceService
 from apps.traceability.store import TraceStore
 from chain.ca import CAStore
 from chain.crypto.keystore import load_key
@@ -22,15 +22,13 @@ from chain.sdk.onboarding import ensure_member_role, onboard, trust_root
 from chain.sdk.operations import ContractPolicy
 from tests.chain.gateway.conftest import serve, stop_server
 from tests.chain.node.conftest import PASSWORD, NodeProcess, free_port
+from web.trace_demo import BRAND_A, BRAND_B, PARTIES
+from web.trace_demo import CARRIER as DEMO_CARRIER
+from web.trace_demo import SCANS as DEMO_SCANS
+from web.trace_demo import SHOP as DEMO_SHOP
 
-BRAND, RIVAL, CARRIER, SHOP, SCANS = "brand-a", "brand-b", "swift-logistics", "fresh-mart", "consumer-service"
-PARTIES = {
-    BRAND: Party(BRAND, "Brand A Tea Co.", "0614141000005", "brand"),
-    RIVAL: Party(RIVAL, "Brand B Foods", "0690123000003", "brand"),
-    CARRIER: Party(CARRIER, "Swift Logistics", "0950600000002", "logistics"),
-    SHOP: Party(SHOP, "Fresh Mart", "0950601000001", "retailer"),
-    SCANS: Party(SCANS, "Consumer scan service", "0950602000000", "service"),
-}
+#: The demo's organisations (web/trace_demo.py): two brands, a logistics firm, a retailer, the consumer scan service.
+BRAND, RIVAL, CARRIER, SHOP, SCANS = BRAND_A, BRAND_B, DEMO_CARRIER, DEMO_SHOP, DEMO_SCANS
 PREFIXES = {BRAND: "0614141", RIVAL: "0690123"}
 
 

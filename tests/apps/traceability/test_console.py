@@ -5,7 +5,7 @@ import io
 import re
 import time
 import zipfile
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,7 +17,7 @@ from apps.traceability.store import Batch, Code, Item, Report
 from apps.traceability.web import TraceUser
 from web.app import create_app
 
-from .stack import BRAND, CARRIER, RIVAL, SHOP, TraceStack, start_trace_stack
+from .stack import BRAND, CARRIER, RIVAL, SHOP, TraceStack
 
 GTIN = "00614141107346"
 LOT = "C1"
@@ -26,10 +26,6 @@ USERS = [TraceUser.create("ann", BRAND, "brand", PASSWORD), TraceUser.create("bo
          TraceUser.create("sam", CARRIER, "logistics", PASSWORD), TraceUser.create("rita", SHOP, "retailer", PASSWORD),
          TraceUser.create("reg", "market-regulator", "regulator", PASSWORD)]
 
-
-@pytest.fixture(scope="module")
-def trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TraceStack]:
-    yield from start_trace_stack(tmp_path_factory.mktemp("console"))
 
 
 @pytest.fixture(scope="module")

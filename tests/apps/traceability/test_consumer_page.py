@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -11,16 +11,12 @@ from flask.testing import FlaskClient
 from apps.traceability.store import Code, Report
 from web.app import create_app
 
-from .stack import BRAND, CARRIER, SHOP, TraceStack, start_trace_stack
+from .stack import BRAND, CARRIER, SHOP, TraceStack
 from .test_service import document, event, urn
 
 GTIN = "00614141107346"
 OLD = "09506000134352"
 
-
-@pytest.fixture(scope="module")
-def trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TraceStack]:
-    yield from start_trace_stack(tmp_path_factory.mktemp("consumer"))
 
 
 @pytest.fixture(scope="module")

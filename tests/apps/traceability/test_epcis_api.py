@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -16,7 +16,7 @@ from apps.traceability.web import TraceUser
 from web.app import create_app
 
 from .epcis.epcis_samples import schema_validators
-from .stack import BRAND, CARRIER, RIVAL, TraceStack, start_trace_stack
+from .stack import BRAND, CARRIER, RIVAL, TraceStack
 from .test_console import PASSWORD, login
 from .test_service import document, event, urn
 
@@ -25,10 +25,6 @@ USERS = [TraceUser.create("ann", BRAND, "brand", PASSWORD), TraceUser.create("bo
          TraceUser.create("sam", CARRIER, "logistics", PASSWORD),
          TraceUser.create("reg", "market-regulator", "regulator", PASSWORD)]
 
-
-@pytest.fixture(scope="module")
-def trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TraceStack]:
-    yield from start_trace_stack(tmp_path_factory.mktemp("epcis-api"))
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import itertools
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,7 +17,7 @@ from apps.traceability.store import Batch
 from apps.traceability.web import TraceUser
 from web.app import create_app
 
-from .stack import BRAND, CARRIER, PARTIES, RIVAL, SHOP, TraceStack, start_trace_stack
+from .stack import BRAND, CARRIER, PARTIES, RIVAL, SHOP, TraceStack
 from .test_console import PASSWORD, login, text
 
 GTIN = "00614141107346"  # brand-a's tea, lot T1
@@ -29,10 +29,6 @@ USERS = [TraceUser.create("ann", BRAND, "brand", PASSWORD), TraceUser.create("bo
          TraceUser.create("rita", SHOP, "retailer", PASSWORD),
          TraceUser.create("reg", "market-regulator", "regulator", PASSWORD)]
 
-
-@pytest.fixture(scope="module")
-def trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TraceStack]:
-    yield from start_trace_stack(tmp_path_factory.mktemp("regulator"))
 
 
 def uri(trace: TraceStack, key: str) -> str:

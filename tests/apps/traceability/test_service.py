@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -12,15 +12,11 @@ from apps.traceability.errors import TraceError
 from apps.traceability.service import TraceService
 from apps.traceability.store import Batch, Code, Event, Item, Product, TraceStore
 
-from .stack import BRAND, CARRIER, PARTIES, RIVAL, SHOP, TraceStack, start_trace_stack
+from .stack import BRAND, CARRIER, PARTIES, RIVAL, SHOP, TraceStack
 
 GTIN = "00614141107346"
 CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
 
-
-@pytest.fixture(scope="module")
-def trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TraceStack]:
-    yield from start_trace_stack(tmp_path_factory.mktemp("trace"))
 
 
 @pytest.fixture(scope="module")
