@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 import requests
 
+from apps.traceability.consumer import ScanCommitter
 from apps.traceability.epcis import SensorReading, event_from_fields, to_document
 from apps.traceability.identifiers import Gln
 from apps.traceability.service import Party, TraceConfig, TraceService
@@ -64,6 +65,7 @@ def trace_front_end(directory: Path, password: bytes) -> Callable[[str, Callable
         users.append(TraceUser.create("regulator", SCANS, "regulator", DEMO_PASSWORD))
         served = serve_in_thread(create_app(gateway_url, "main", trace=service, trace_users=users), port, "web",
                                  "/explorer/")
+        ScanCommitter(service).start()  # each finished hour of consumer scans is committed on chain
         home = requests.get(f"{served.url}/explorer/", timeout=30)
         say(f"   explorer     {served.url}/explorer/ (the web front end, through the gateway): home page {home.status_code}")
         say("== traceability: two brands, a logistics firm and a retailer record EPCIS events, each signed with its own key")

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -22,6 +25,8 @@ from apps.traceability.digital_link import DigitalLink, expiry_to_date
 from apps.traceability.epc_keys import item_key, lot_key
 from apps.traceability.service import Party, TraceService
 from apps.traceability.store import Batch, Code, Item, Product, Report, Scan
+
+log = logging.getLogger(__name__)
 
 UNKNOWN, RECALLED, DECOMMISSIONED, SUSPICIOUS, SOLD, EXPIRED, GENUINE = (
     "unknown", "recalled", "decommissioned", "suspicious", "sold", "expired", "genuine")
@@ -215,3 +220,31 @@ def commit_scan_log(service: TraceService, now_ms: int) -> list[tuple[str, int]]
         service.store.set_scan_period([s.id for s in scans], period)
         done.append((period, len(scans)))
     return done
+
+
+class ScanCommitter:
+    """Commits finished hours of the scan log on chain in the background (checks every `interval_s`)."""
+
+    def __init__(self, service: TraceService, interval_s: float = 300.0) -> None:
+        self.service = service
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scan-committer", daemon=True)
+
+    def start(self) -> None:
+        """Start checking."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current check."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for period, count in commit_scan_log(self.service, int(time.time() * 1000)):
+                    log.info("committed %d scans of %s on chain", count, period)
+            except Exception:  # the next check retries; scans are never lost, only committed later
+                log.exception("committing the scan log failed")
+            self._stop.wait(self.interval_s)

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from flask.testing import FlaskClient
 
-from apps.traceability.store import Code, Report
+from apps.traceability.consumer import commit_scan_log, period_of
+from apps.traceability.store import Code, Report, Scan
 from web.app import create_app
 
 from .stack import BRAND, CARRIER, SHOP, TraceStack
@@ -142,3 +144,18 @@ def test_a_counterfeit_report_is_recorded(trace: TraceStack, page: FlaskClient) 
 def test_the_page_speaks_chinese(trace: TraceStack, page: FlaskClient) -> None:
     html = page.get(path(code(trace, 8)), query_string={"lang": "zh"}).get_data(as_text=True)
     assert "正品" in html and 'lang="zh-CN"' in html
+
+
+def test_finished_hours_of_the_scan_log_are_committed_on_chain_once(trace: TraceStack, page: FlaskClient) -> None:
+    c = code(trace, 9)
+    hour_ms = 3_600_000
+    now = (int(time.time() * 1000) // hour_ms) * hour_ms + 60_000
+    for minutes in (5, 30):
+        trace.store.add(Scan(key=f"sgtin:{GTIN}.{c.serial}", at_ms=now - 2 * hour_ms + minutes * 60_000,
+                             place="x", client="t", verdict="genuine", period=""))
+    done = dict(commit_scan_log(trace.service, now))
+    period = period_of(now - 2 * hour_ms)
+    assert done.get(period, 0) >= 2
+    on_chain = trace.service.client(None).contract_value("traceability", "scans", ["consumer-service", period])
+    assert on_chain["count"] == done[period]
+    assert period not in dict(commit_scan_log(trace.service, now))
