@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
@@ -121,8 +122,7 @@ class TraceService:
     def register_product(self, org: str, gtin: str, prefix: str, name: str) -> Product:
         """Register a product (GTIN) under one of the organisation's company prefixes."""
         digits = _gtin(gtin)
-        self._invoke(self.client(org), "register_product", [digits, prefix, name.strip()])
-        self.sync()
+        self.sync(self._invoke(self.client(org), "register_product", [digits, prefix, name.strip()])["height"])
         return self.store.get(Product, digits)  # type: ignore[no-any-return]
 
     def issue_batch(self, org: str, gtin: str, lot: str, count: int, expiry: str = "",
@@ -155,17 +155,16 @@ class TraceService:
             progress("codes stored; committing the batch root")
         # a pending batch (codes stored, root not yet on chain) is committed again after a crash: same root
         try:
-            self._invoke(self.client(org), "issue_batch", [digits, lot, existing.count, existing.root, expiry])
+            receipt = self._invoke(self.client(org), "issue_batch", [digits, lot, existing.count, existing.root, expiry])
         except TraceError:
             self.store.drop_codes(digits, lot)  # the chain refused the batch: its codes must not look issued
             raise
-        self.sync()
+        self.sync(receipt["height"])
         return self.store.get(Batch, digits, lot)  # type: ignore[no-any-return]
 
     def recall(self, org: str, gtin: str, lot: str, reason: str) -> Batch:
         """Recall a batch; the consumer page shows it at once."""
-        self._invoke(self.client(org), "recall", [_gtin(gtin), _lot(lot), reason.strip()])
-        self.sync()
+        self.sync(self._invoke(self.client(org), "recall", [_gtin(gtin), _lot(lot), reason.strip()])["height"])
         return self.store.get(Batch, _gtin(gtin), lot)  # type: ignore[no-any-return]
 
     def code_proof(self, key: str) -> list[Any] | None:
@@ -200,8 +199,8 @@ class TraceService:
         ops = [InvokeContract(CONTRACT_NAME, fn, encode_args(args)) for fn, args in invocations]
         tx = client.build(ops)
         self._known_txs[tx.hash.hex()] = invocations
-        self._settle(client, client.submit([tx], wait_ms=30_000)[0], "anchor the events", events=len(events))
-        self.sync()
+        receipt = self._settle(client, client.submit([tx], wait_ms=30_000)[0], "anchor the events", events=len(events))
+        self.sync(receipt["height"])
         return [args[0] for _, args in invocations]
 
     def _invocation(self, org: str, event: EpcisEvent, index: int) -> tuple[str, list[Any]]:
@@ -250,8 +249,8 @@ class TraceService:
         if code is None:
             raise TraceError(f"no item {digits}/{serial} was issued", "serial", 404)
         proof = self.code_proof(key) if self.store.get(Item, key) is None else None
-        self._invoke(self.client(self.config.scan_service), "claim_pin", [key, pin.strip(), code.salt, proof or []])
-        self.sync()
+        receipt = self._invoke(self.client(self.config.scan_service), "claim_pin", [key, pin.strip(), code.salt, proof or []])
+        self.sync(receipt["height"])
 
     def commit_scans(self, period: str, root: bytes, count: int) -> None:
         """Commit the Merkle root of a period's scan log on chain (signed by the scan service)."""
@@ -278,19 +277,26 @@ class TraceService:
         field_name = "" if events == 1 or failed is None else f"epcisBody.eventList[{failed}]"
         raise TraceError(f"the chain refused to {what}: {_contract_message(message)}", field_name or "request", 409)
 
-    def sync(self) -> int:
-        """Bring the read model up to the chain head from the contract's events; the height reached."""
+    def sync(self, until: int = 0, timeout_s: float = 30.0) -> int:
+        """Bring the read model up to the chain head (at least to height `until`) from the contract's events; the
+        height reached. The checkpoint only advances over blocks the event feed has delivered, which may trail
+        the chain's head by a moment."""
+        deadline = time.monotonic() + timeout_s
         with self._sync_lock:
             public = self.client(None)
-            start = self.store.checkpoint(SYNC) + 1
-            head = start - 1
-            for _, item in public.events(start, account=f"contract:{CONTRACT_NAME}"):
-                self._apply(public, item)
-                head = max(head, int(item.get("height", head)))
-            head = max(head, int(public.status()["height"]))
-            self.store.set_checkpoint(SYNC, head)
-            self._known_txs.clear()
-            return head
+            while True:
+                covered = self.store.checkpoint(SYNC)
+                for _, item in public.events(covered + 1, types=("block", "event"), account=f"contract:{CONTRACT_NAME}"):
+                    if item.get("type") == "event":
+                        self._apply(public, item)
+                    covered = max(covered, int(item.get("height", covered)))
+                self.store.set_checkpoint(SYNC, covered)
+                if covered >= until:
+                    self._known_txs.clear()
+                    return covered
+                if time.monotonic() > deadline:
+                    raise TraceError(f"the event feed did not reach block {until} within {timeout_s:.0f} s", "sync", 503)
+                time.sleep(0.05)
 
     def _apply(self, public: Client, item: dict[str, Any]) -> None:
         name, fields, height = item.get("topic", ""), item.get("fields") or {}, int(item["height"])
