@@ -95,6 +95,8 @@ def look_up(service: TraceService, link: DigitalLink, place: str, client: str, n
     if code is None or batch is None or batch.status != "committed" or (link.lot and link.lot != code.lot):
         reason = ("this code was never issued" if code is None or batch is None or batch.status != "committed"
                   else f"the lot printed ({link.lot}) is not this code's lot")
+        if code is None:  # a forged serial borrows nothing from the real lot it names
+            base["batch"] = None
         result = ScanResult(UNKNOWN if code is None or batch is None else SUSPICIOUS, (reason,), expiry="", **base)
         _log(service, result, place, client, now_ms, log_scan)
         return result
@@ -180,6 +182,8 @@ def _cold_chain(timeline: tuple[TimelineEntry, ...]) -> str:
                         pass
     if not readings:
         return ""
+    if len(readings) == 1:
+        return f"1 temperature reading, {readings[0]:g} °C"
     return f"{len(readings)} temperature readings, {min(readings):g} to {max(readings):g} °C"
 
 

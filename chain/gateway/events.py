@@ -65,9 +65,11 @@ class EventFeed:
                once: bool = False) -> Iterator[str]:
         """SSE text: items from `start` on, filtered; waits for new blocks (keep-alive comments meanwhile)."""
         height, skip = start
+        # a one-shot read covers the history committed when it was asked for, even if the follower is a moment behind
+        last = self._status_height() if once else 0
         yield "retry: 1000\n\n"
         while not self._stop.is_set():
-            if height <= self.height:
+            if height <= max(self.height, last):
                 for index, item in enumerate(self.items_of(height)):
                     if index < skip or not _matches(item, types, account, topic):
                         continue
