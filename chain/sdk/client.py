@@ -265,6 +265,19 @@ class Client:
         """A registered user: participant, roles, state, key and certificate."""
         return self._request("GET", self._ledger_path(f"/users/{_segment(address)}"))  # type: ignore[no-any-return]
 
+    def users(self, participant: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Registered users and devices (address, participant, roles, state), one organisation's or all, at most `limit`."""
+        found: list[dict[str, Any]] = []
+        after = None
+        while len(found) < limit:
+            query: dict[str, Any] = {"limit": 1000} if after is None else {"limit": 1000, "after": after}
+            page = self._request("GET", self._ledger_path("/users"), params=query)
+            found += [u for u in page["items"] if participant is None or u["participant"] == participant]
+            after = page["next"]
+            if after is None:
+                break
+        return found[:limit]
+
     def participant(self, name: str) -> dict[str, Any]:
         """A member organisation and its CA certificate."""
         return self._request("GET", self._ledger_path(f"/participants/{_segment(name)}"))  # type: ignore[no-any-return]

@@ -607,14 +607,16 @@ def identities() -> Any:
     """The organisation as the chain knows it: its participant record and the identity this service signs with."""
     user, svc = _user(), service()
     public = svc.client(None)
-    participant, signer, problem = None, None, ""
+    participant, signer, members, problem = None, None, [], ""
     try:
         participant = public.participant(user.org)
+        members = public.users(user.org)
         if user.org in svc.config.keys:
             signer = public.user(svc.client(user.org).address)
     except ApiError as exc:
         problem = str(exc)
-    return render_template("trace/console/identities.html", participant=participant, signer=signer, problem=problem)
+    return render_template("trace/console/identities.html", participant=participant, signer=signer, members=members,
+                           problem=problem)
 
 
 # --- regulator traces ------------------------------------------------------------------------------------------------

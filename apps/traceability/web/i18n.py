@@ -58,6 +58,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "c_record": {"en": "Record a step", "zh": "记录环节"},
     "c_journey": {"en": "Item journey", "zh": "单品轨迹"},
     "c_reports": {"en": "Counterfeit reports", "zh": "假冒举报"},
+    "c_members": {"en": "Registered users and devices of this organisation", "zh": "本组织已注册的用户与设备"},
     "c_identities": {"en": "Chain identities", "zh": "链上身份"},
     "c_login": {"en": "Sign in", "zh": "登录"},
     "c_logout": {"en": "Sign out", "zh": "退出"},

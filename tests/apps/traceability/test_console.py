@@ -251,6 +251,10 @@ def test_the_dashboard_charts_scans_and_lists_reports(app: Flask, trace: TraceSt
 def test_identities_show_the_organisation_as_the_chain_records_it(ann: FlaskClient, trace: TraceStack) -> None:
     page = text(ann.get("/console/identities"))
     assert 'id="participant"' in page and trace.service.client(BRAND).address in page
+    members = trace.service.client(None).users(BRAND)
+    assert len(members) == page.count('class="member"') >= 1
+    assert all(m["participant"] == BRAND for m in members)
+    assert trace.service.client(RIVAL).address not in page
 
 
 def test_console_pages_speak_chinese(ann: FlaskClient, batch: Batch) -> None:
