@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: the one headless Chromium (Playwright's sync API allows one per thread)."""
+"""Fixtures shared by every test folder: headless Chromium (Playwright's sync API allows one per thread at a time)."""
 from __future__ import annotations
 
 import fcntl
@@ -40,7 +40,9 @@ def _install_chromium() -> str | None:
         return None if CHROMIUM.exists() else "apt-get ran but /usr/bin/chromium is still missing"
 
 
-@pytest.fixture(scope="session")
+#: Module scope, not session: a running sync Playwright marks its thread's event loop as running, and every later
+#: test in that worker that calls asyncio.run() would fail; pytest ends module fixtures before another module's tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Debian Chromium under Playwright (its own browser downloads do not work here)."""
     try:

@@ -114,9 +114,9 @@ def explorer(web_stack: Stack, chain_data: ChainData) -> Iterator[Explorer]:
         stop_server(server, thread)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_tab(browser: Any, explorer: Explorer) -> Iterator[Any]:
-    """One tab for the session: a new tab costs more than most tests (the explorer sets no cookies or storage)."""
+    """One tab per module: a new tab costs more than most tests (the explorer sets no cookies or storage)."""
     context = browser.new_context(base_url=explorer.url)
     context.set_default_timeout(10_000)
     try:
