@@ -205,5 +205,25 @@ def run_node_demo(directory: Path, password: bytes, say: Callable[[str], None], 
         for app in reversed(served):
             app.stop()
         if started:
+            _quiesce(configs)
             down(directory, timeout=30)
+
+
+def _quiesce(configs: Sequence[NodeConfig], settle_s: float = 1.5, limit_s: float = 15.0) -> None:
+    """Wait until every validator reports the same height and it stays put for `settle_s` (at most `limit_s`), so the
+    consortium is stopped between blocks rather than with one in flight."""
+    deadline, stable_since, last = time.monotonic() + limit_s, time.monotonic(), None
+    while time.monotonic() < deadline:
+        try:
+            heights = []
+            for config in configs:
+                with NodeClient(config.host, config.port) as c:
+                    heights.append(c.status("main")["height"])
+        except (NodeError, OSError):
+            return
+        if last != heights or len(set(heights)) != 1:
+            last, stable_since = heights, time.monotonic()
+        elif time.monotonic() - stable_since >= settle_s:
+            return
+        time.sleep(0.2)
 
