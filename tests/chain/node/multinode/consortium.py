@@ -39,7 +39,7 @@ class Consortium:
     def start(cls, directory: Path, nodes: int = 4, suite: str = "classic", base_port: int = 0,
               spares: int = 0) -> Consortium:
         password = b"test-password"
-        port = base_port or 20_000 + (os.getpid() % 200) * 100
+        port = base_port or 20_000 + (os.getpid() % 120) * 100  # stays below the ephemeral range (32768+)
         init_network(directory, nodes=nodes, suite=suite, base_port=port, password=password, scrypt_n=2**10,
                      spares=spares)
         homes = node_directories(directory)
