@@ -34,8 +34,8 @@ from apps.traceability.identifiers import Gln
 from bench.consensus import Network
 from bench.gateway import start_gateway
 from bench.report import emit, log
-from chain.node.demo import serve_in_thread
 from web.app import create_app
+from web.serving import serve
 from web.trace_demo import BRAND_A, CARRIER, PARTIES, SHOP, TEA, build_service
 
 TARGET_ISSUE_S = 60.0
@@ -167,7 +167,7 @@ def main() -> None:
             service = build_service(directory, b"bench", url, "127.0.0.1:1", args.database)
             lots = issue(service, args.items, args.batch)
             histories(service, lots)
-            served = serve_in_thread(create_app(url, "main", trace=service), 0, "web", "/", threads=args.threads)
+            served = serve(create_app(url, "main", trace=service), 0, "/", threads=args.threads)
             service.config.resolver = served.url.split("//", 1)[1]
             sample = service.store.codes(TEA, lots[0], limit=400)
             sample += [c for lot in lots for c in service.store.codes(TEA, lot, limit=200, offset=1000)]

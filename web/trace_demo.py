@@ -22,10 +22,10 @@ from apps.traceability.identifiers import Gln
 from apps.traceability.service import Party, TraceConfig, TraceService
 from apps.traceability.store import Batch, Code, Product, TraceStore
 from apps.traceability.web import TraceUser
-from chain.node.demo import ServedApp, port_free, serve_in_thread
 from chain.sdk import Client, PrivateKey, load_key
 from chain.sdk.onboarding import ensure_member_role, onboard
 from web.app import create_app
+from web.serving import ServedWeb, free_port, serve
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +54,16 @@ class DemoItems:
     forged_path: str
 
 
-def trace_front_end(directory: Path, password: bytes) -> Callable[[str, Callable[[str], None]], ServedApp]:
+def trace_front_end(directory: Path, password: bytes) -> Callable[[str, Callable[[str], None]], ServedWeb]:
     """A front end for chain.node.demo: the explorer and the traceability pages on one web app."""
 
-    def start(gateway_url: str, say: Callable[[str], None]) -> ServedApp:
-        port = WEB_PORT if port_free(WEB_PORT) else _free_port()
+    def start(gateway_url: str, say: Callable[[str], None]) -> ServedWeb:
+        port = free_port(WEB_PORT)
         service = build_service(directory, password, gateway_url, f"127.0.0.1:{port}")
         items = seed(service, directory, password)
         users = [TraceUser.create(org, org, role, DEMO_PASSWORD) for org, role in ROLES.items()]
         users.append(TraceUser.create("regulator", SCANS, "regulator", DEMO_PASSWORD))
-        served = serve_in_thread(create_app(gateway_url, "main", trace=service, trace_users=users), port, "web",
-                                 "/explorer/")
+        served = serve(create_app(gateway_url, "main", trace=service, trace_users=users), port, "/explorer/")
         ScanCommitter(service).start()  # each finished hour of consumer scans is committed on chain
         home = requests.get(f"{served.url}/explorer/", timeout=30)
         say(f"   explorer     {served.url}/explorer/ (the web front end, through the gateway): home page {home.status_code}")
@@ -162,13 +161,6 @@ def _record_histories(service: TraceService) -> None:
 def _sgtin(code: Code) -> str:
     """The EPC URI of a demo item (company prefix length 7)."""
     return f"urn:epc:id:sgtin:{code.gtin[1:8]}.{code.gtin[0]}{code.gtin[8:13]}.{code.serial}"
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 __all__: Sequence[str] = ("trace_front_end", "build_service", "seed")
