@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 CONSENSUS_PREFIX = b"O"  # O for ordering
 ROUND_KEY = CONSENSUS_PREFIX + b"round"
 TIP_KEY = CONSENSUS_PREFIX + b"tip"
+VOTED_PREFIX = CONSENSUS_PREFIX + b"voted/"  # + height (8 bytes) + block id: a block this node voted for
+VOTED_BATCH_PREFIX = CONSENSUS_PREFIX + b"vbatch/"  # + digest: a batch carried by a voted block
 
 CONSENSUS, BATCH, BATCH_REQUEST, BATCH_RESPONSE, EXEC_VOTE, CERT_REQUEST, CERT_RESPONSE = range(1, 8)
 CATCHUP_REQUEST, CATCHUP_RESPONSE = 8, 9
@@ -82,14 +84,27 @@ class BftSettings:
 
 
 class LedgerConsensusStorage:
-    """Round record and executed tip in the ledger's own LevelDB (one store per ledger, one process).
+    """Round record, the blocks of the replica's tree (with their batches) and executed tip in the ledger's LevelDB.
 
-    Records of an earlier epoch are not this epoch's: they read as absent.
+    Records of an earlier epoch are not this epoch's: they read as absent. A
+    block is kept when it joins the tree; a voted block's batches are written
+    in the same synced batch as the round record that allows the vote; both
+    are deleted once the node has executed past them (see
+    chain/consensus/bft/storage.py for why).
     """
 
-    def __init__(self, kv: Any, epoch: int = 0) -> None:
+    def __init__(self, kv: Any, digest: Callable[[bytes], bytes], batches: Callable[[bytes], Batch | None],
+                 epoch: int = 0) -> None:
         self.kv = kv
+        self.digest = digest
+        self.batches = batches
         self.epoch = epoch
+        # key -> (epoch, height, payload, digests of the payload whose batches are kept)
+        self._voted: dict[bytes, tuple[int, int, tuple[bytes, ...], set[bytes]]] = {}
+        kept = {key[len(VOTED_BATCH_PREFIX):] for key, _ in kv.iterate(VOTED_BATCH_PREFIX)}
+        for key, raw in kv.iterate(VOTED_PREFIX):
+            block = from_cbor(Block, raw)
+            self._voted[key] = (block.epoch, block.height, block.payload, kept.intersection(block.payload))
 
     def load_round(self) -> RoundRecord | None:
         """The persisted round record of this epoch."""
@@ -97,9 +112,50 @@ class LedgerConsensusStorage:
         record = None if raw is None else from_cbor(RoundRecord, raw)
         return record if record is not None and record.safety.epoch == self.epoch else None
 
-    def save_round(self, record: RoundRecord) -> None:
-        """Persist durably before the vote or timeout goes out."""
-        self.kv.apply({ROUND_KEY: to_cbor(record)}, sync=True)
+    def save_round(self, record: RoundRecord, voted: Block | None = None) -> None:
+        """Persist durably, with the block voted for and its batches, before the vote or timeout goes out."""
+        puts = {ROUND_KEY: to_cbor(record)}
+        if voted is not None:
+            puts.update(self._block_records(voted))
+        self.kv.apply(puts, sync=True)
+
+    def save_block(self, block: Block) -> None:
+        """Keep a block of the tree and the batches of it held now (made durable by the next save_round)."""
+        puts = self._block_records(block)
+        if puts:
+            self.kv.apply(puts, sync=False)
+
+    def _block_records(self, block: Block) -> dict[bytes, bytes]:
+        """The records of a block and of its batches not kept yet."""
+        key = VOTED_PREFIX + block.height.to_bytes(8, "big") + block.id(self.digest)
+        known = self._voted.get(key)
+        puts: dict[bytes, bytes] = {} if known is not None else {key: to_cbor(block)}
+        kept = known[3] if known is not None else set()
+        for digest in block.payload:
+            if digest not in kept and (batch := self.batches(digest)) is not None:
+                puts[VOTED_BATCH_PREFIX + digest] = batch.encoded
+                kept.add(digest)
+        self._voted[key] = (block.epoch, block.height, block.payload, kept)
+        return puts
+
+    def load_blocks(self) -> list[Block]:
+        """The blocks kept in this epoch and not executed yet."""
+        return [b for b in (from_cbor(Block, raw) for _, raw in self.kv.iterate(VOTED_PREFIX)) if b.epoch == self.epoch]
+
+    def load_batches(self) -> list[bytes]:
+        """The batches kept with blocks (encoded)."""
+        return [raw for _, raw in self.kv.iterate(VOTED_BATCH_PREFIX)]
+
+    def forget_through(self, epoch: int, height: int) -> None:
+        """Executed up to `height` of `epoch`: drop kept blocks at or below it (and of earlier epochs), with their batches."""
+        stale = [k for k, (e, h, _, _) in self._voted.items() if e < epoch or (e == epoch and h <= height)]
+        if not stale:
+            return
+        kept = {d for k, (_, _, payload, _) in self._voted.items() if k not in stale for d in payload}
+        dropped = {d for k in stale for d in self._voted[k][3]} - kept
+        self.kv.apply({}, deletes=[*stale, *(VOTED_BATCH_PREFIX + d for d in sorted(dropped))], sync=False)
+        for key in stale:
+            del self._voted[key]
 
     def load_committed(self) -> CertifiedBlock | None:
         """The last consensus block whose ledger effects are committed."""
@@ -153,9 +209,9 @@ class BftEngine(ConsensusEngineAPI):
         self.own_address = service.address.encode()
         self.replica_config = settings.replica
         self._signatures = SignatureCache(verify_encoded)
-        self.storage = LedgerConsensusStorage(service.kv)
         # Proposals are bounded by the ledger's block size in transactions, however the batches were cut.
         self.batches = BatchStore(self.suite, own=self.own_address, block_txs=self.chain.settings().max_block_txs)
+        self.storage = LedgerConsensusStorage(service.kv, self.suite.digest, self.batches.get)
         self._past: OrderedDict[int, Replica] = OrderedDict()
         self._epoch_sync_asked = 0.0
         self._ledger_lock = asyncio.Lock()
@@ -261,10 +317,25 @@ class BftEngine(ConsensusEngineAPI):
     async def start(self) -> None:
         """Connect to the other validators and take part in consensus."""
         await self.network.start()
+        await self._restore_voted_batches()
         self._perform(self.replica.start(self.now_ms()))
         for name, loop in (("timer", self._timer_loop), ("batches", self._batch_loop), ("execute", self._execute_loop),
                            ("catch-up", self._catchup_loop)):
             self._tasks.append(asyncio.create_task(self._guard(name, loop), name=f"bft-{name}-{self.service.name}"))
+        if len(self.service.mempool):
+            self._work.set()  # transactions recovered from the journal: batch them without waiting for new ones
+
+    async def _restore_voted_batches(self) -> None:
+        """Take back the batches of blocks voted for before a restart (their blocks may commit only now)."""
+        batches = []
+        for raw in self.storage.load_batches():
+            try:
+                batches.append(Batch.decode(raw))
+            except (BatchError, CodecError, ValueError) as exc:
+                log.warning("ledger %s: a kept batch does not decode (%s); peers will be asked for it", self.service.name, exc)
+        if batches:
+            await self._receive_batches(batches, pusher=None)
+            log.info("ledger %s: %d batches of voted blocks restored", self.service.name, len(batches))
 
     async def _guard(self, name: str, loop: Callable[[], Any]) -> None:
         """Run one of the engine's loops; if it fails, say so loudly and record it (the node stops ordering)."""
@@ -621,6 +692,7 @@ class BftEngine(ConsensusEngineAPI):
                     if self._is_next(block):
                         await self._in_thread(self._persist_tip, certified)
                         self.executed_tip = block
+                        self.storage.forget_through(block.epoch, block.height)
                 continue
             self.stage = f"gathering batches of consensus block {block.height}"
             t0 = time.perf_counter()
@@ -654,6 +726,7 @@ class BftEngine(ConsensusEngineAPI):
         self.timings["transactions"] = self.timings.get("transactions", 0) + len(candidates)
         self.timings["blocks"] = self.timings.get("blocks", 0) + 1
         self.executed_tip = block
+        self.storage.forget_through(block.epoch, block.height)
         for digest in block.payload:
             self._candidates.pop(digest, None)
             self.checks.forget(digest)

@@ -91,8 +91,14 @@ class Replica:
         record = storage.load_round()
         self.safety = record.safety if record else SafetyState(committee.epoch, 0, 0)
         self.last_tc: TimeoutCert | None = record.last_tc if record else None
-        if record and record.high_qc.round > self.tree.high_qc.round:
-            self.tree.high_qc = record.high_qc
+        self._restored: list[Block] = sorted((b for b in storage.load_blocks()
+                                              if b.epoch == committee.epoch and b.height > self.tree.committed.height),
+                                             key=lambda b: (b.height, b.round))
+        for block in self._restored:  # only those whose chain down to the tip is whole, as the tree requires
+            if self.tree.get(block.parent) is not None:
+                self.tree.add(block)
+        self._restored = [b for b in self._restored if self.tree.get(b.id(digest)) is not None]
+        self._restored_qc = record.high_qc if record else None
         self.round = 0
         self._deadline = 0
         self._entered_at = 0
@@ -113,12 +119,26 @@ class Replica:
 
     def start(self, now: int) -> list[Action]:
         """Enter the round after the highest certificate known (from storage after a restart)."""
+        self._restore_certificates()
         tc_round = self.last_tc.round if self.last_tc else 0
         self._enter(max(self.tree.high_qc.round, tc_round) + 1, now)
         high = self.tree.high_qc
         if high.height > self.tree.committed.height and self.tree.get(high.block_id) is None:
             self._request_sync(self.committee.leader(self.round), high.block_id, now)
         return self._flush(now)
+
+    def _restore_certificates(self) -> None:
+        """Re-learn the QCs of the blocks voted for before a restart (their children's justify, the high QC).
+
+        Blocks they commit are handed to execution again: the stored tip is the
+        last block executed, which may lag the last one committed.
+        """
+        qcs = [b.justify for b in self._restored]
+        if self._restored_qc is not None:
+            qcs.append(self._restored_qc)
+        for qc in qcs:
+            self._commit(self.tree.certify(qc))
+        self._restored, self._restored_qc = [], None
 
     def receive(self, sender: int, message: Message, now: int) -> list[Action]:
         """Handle a message from committee member `sender` (already authenticated by the transport)."""
@@ -254,9 +274,9 @@ class Replica:
         else:
             self._out.append(Broadcast(self._my_timeout))
 
-    def _persist(self, safety: SafetyState) -> None:
+    def _persist(self, safety: SafetyState, voted: Block | None = None) -> None:
         self.safety = safety
-        self._storage.save_round(RoundRecord(safety, self.tree.high_qc, self.last_tc))
+        self._storage.save_round(RoundRecord(safety, self.tree.high_qc, self.last_tc), voted)
 
     # ---- proposing ------------------------------------------------------------------------------
 
@@ -338,6 +358,7 @@ class Replica:
         if block.timestamp_ms <= parent.timestamp_ms:
             raise InvalidMessage("block timestamp does not increase")
         self.tree.add(block)
+        self._storage.save_block(block)
         known_qc = self.tree.qc_for(block_id)
         if known_qc is not None:  # certified before it arrived (e.g. seen in a timeout)
             self._commit(self.tree.certify(known_qc))
@@ -355,7 +376,7 @@ class Replica:
 
     def _vote(self, block: Block, block_id: bytes, now: int) -> None:
         assert self._key is not None
-        self._persist(after_vote(self.safety, block))
+        self._persist(after_vote(self.safety, block), block)
         epoch = self.committee.epoch
         signature = self._key.sign(vote_bytes(epoch, block.round, block.height, block_id)).encode()
         vote = Vote(epoch, block.round, block.height, block_id, self.me, signature)
@@ -489,6 +510,7 @@ class Replica:
             if block.timestamp_ms <= parent.timestamp_ms:
                 raise InvalidMessage("synced block timestamp does not increase")
             self.tree.add(block)
+            self._storage.save_block(block)
             self._commit(self.tree.certify(block.justify))
             self._process_qc(qc, sender, now)
         self._retry_parked(now)

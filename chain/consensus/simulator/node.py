@@ -95,7 +95,10 @@ class SimNode:
         self.alive = True
         self._incarnation += 1
         self._wake_at = None  # the previous incarnation's timer died with it
-        self.batches.held.clear()  # uncommitted batches are lost in a crash: they come back by fetching
+        self.batches.held.clear()  # uncommitted batches are lost in a crash: they come back by fetching,
+        for block in self.storage.load_blocks():  # except those kept with a vote (as a node keeps them)
+            for digest in block.payload:
+                self.batches.add(digest)
         self.replica = Replica(self.committee, self.index, self.key, sha256, self.storage, self.batches,
                                self.genesis, self.config)
         self._perform(self.replica.start(self.cluster.net.now))

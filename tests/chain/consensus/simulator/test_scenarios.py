@@ -91,3 +91,21 @@ def test_the_checker_catches_an_unsafe_commit_rule(monkeypatch: pytest.MonkeyPat
     caught = [s for s in (20, 37, 76, 77, 81, 102, 144)
               if any("different block" in v for v in run_scenario(Scenario.from_seed(s)).violations)]
     assert len(caught) >= 4, caught
+
+
+@pytest.mark.parametrize("first", range(1_000, 1_300, 60))
+def test_a_whole_consortium_restart_resumes_from_the_voted_blocks(first: int) -> None:
+    """Every validator crashes at the same instant (a full restart): the restored high QC's block is still held.
+
+    Without the voted blocks kept with the round record, most of these crash
+    instants stalled the cluster for good (the high QC named a block nobody had).
+    """
+    failures = []
+    for crash_at in range(first, first + 60, 6):
+        scenario = Scenario(seed=crash_at, size=4, byzantine=(), crashes=tuple((s, crash_at) for s in range(4)),
+                            faults=Faults(heal_ms=crash_at + 40, max_delay_ms=10, stable_delay_ms=5),
+                            run_ms=crash_at + 40 + 7_000, batch_every_ms=20)
+        outcome = run_scenario(scenario)
+        if not outcome.ok or outcome.committed_after_heal == 0:
+            failures.append(f"crash at {crash_at} ms: {outcome.violations[:1]}")
+    assert failures == []

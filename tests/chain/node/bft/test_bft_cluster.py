@@ -107,3 +107,33 @@ def test_verified_candidates_are_dropped_once_executed_or_evicted(tmp_path: Path
                 assert b"evicted-digest" not in engine._candidates  # type: ignore[attr-defined]
 
     _run(scenario(), 120)
+
+
+def test_the_whole_consortium_restarts_under_load_and_resumes(tmp_path: Path) -> None:
+    """All validators stop at once (mid-round, blocks certified but not committed) and start again, six times.
+
+    The restored high QC names a block that only the voters' stores still hold;
+    each restart must go on committing, and every acknowledged write is on every node.
+    """
+    async def scenario() -> None:
+        async with running(tmp_path) as cluster:
+            await cluster.setup_account(0)
+            accepted: list[bytes] = []
+            for restart in range(6):
+                txs = cluster.writes(120, f"restart{restart}")
+                verdicts = await cluster.services[restart % 4].submit([t.encode() for t in txs])
+                assert all(v["accepted"] for v in verdicts), verdicts[:2]
+                accepted += [t.hash for t in txs]
+                await asyncio.sleep(0.05 + 0.07 * restart)  # stop with blocks in flight
+                await asyncio.gather(*(cluster.stop(i) for i in range(4)))
+                for i in range(4):
+                    await cluster.start(i)
+            for tx_hash in accepted:
+                outcome = await cluster.services[0].wait(tx_hash, 45)
+                assert outcome["status"] == "committed", f"{outcome}\n{cluster.diagnosis()}"
+            top = cluster.services[0].chain.height
+            await wait_for(lambda: all(s.chain.height >= top for s in cluster.services.values()), 30, "all heights")
+            _same_chain(cluster)
+            assert all(s.chain.locate(h) is not None for s in cluster.services.values() for h in accepted)
+
+    _run(scenario(), 240)
