@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow bench bench-consensus bench-contracts bench-traceability clean
+.PHONY: run test test-slow bench bench-consensus bench-contracts bench-traceability bench-iot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v mosquitto >/dev/null || (apt-get update -qq && apt-get install -y -qq mosquitto)
 	$(PY) -m pytest -n 2 -q
 
 test-slow: $(STAMP)
@@ -43,6 +44,9 @@ bench-contracts: $(STAMP)
 bench-traceability: $(STAMP)
 	$(PY) -m bench.traceability
 	$(PY) -m bench.trace_labels --labels 3000
+
+bench-iot: $(STAMP)
+	$(PY) -m bench.iot_bridge --devices 8 --seconds 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
