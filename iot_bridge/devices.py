@@ -71,6 +71,8 @@ class DeviceRegistry:
         self._is_revoked = is_revoked
         self._devices: dict[str, Device] = {}
         self._identity: dict[str, tuple[PublicKey, str, Certificate | None]] = {}  # address -> key, cert role, cert
+        self._certificate_ids: dict[str, tuple[str, str]] = {}  # address -> (issuer fingerprint, serial), hex
+        self._crl: set[tuple[str, str]] = set()  # the chain's revocation list at the last refresh
         self._loaded_at: float | None = None
         self._last_attempt = float("-inf")
         self._last_miss_refresh = float("-inf")
@@ -119,6 +121,7 @@ class DeviceRegistry:
             return
         with self._lock:
             users = self._client.users(limit=1_000_000)
+            self._crl = {(r["issuer_fingerprint"], r["serial"]) for r in self._client.revocations()}
             fresh: dict[str, Device] = {}
             for user in users:
                 device = self._device(user)
@@ -156,8 +159,12 @@ class DeviceRegistry:
             except (CAError, ValueError):
                 role = ""
             identity = self._identity[address] = (key, role, cert)
+            if full.get("issuer_fingerprint") and full.get("serial"):
+                self._certificate_ids[address] = (full["issuer_fingerprint"], full["serial"])
         key, role, cert = identity
         state = _STATES.get(user["state"], REVOKED)
+        if state != REVOKED and self._certificate_ids.get(address) in self._crl:
+            state = REVOKED  # its certificate is on the chain's revocation list
         if state != REVOKED and cert is not None and self._is_revoked is not None and self._is_revoked(cert):
             state = REVOKED
         roles = tuple(dict.fromkeys([role, *user.get("roles", [])]))

@@ -157,6 +157,10 @@ def _timeline(service: TraceService, key: str, lot: str) -> tuple[TimelineEntry,
     return tuple(entries)
 
 
+#: Appended to a sensor line whose report raised an alarm (a reading outside the allowed range).
+ALARM_MARK = "(alarm)"
+
+
 def _sensor_lines(document: dict[str, Any]) -> list[str]:
     lines = []
     for element in document.get("sensorElementList", []) or []:
@@ -165,15 +169,18 @@ def _sensor_lines(document: dict[str, Any]) -> list[str]:
             unit = report.get("uom", "")
             values = [report[k] for k in ("value", "minValue", "maxValue", "meanValue") if k in report]
             if values:
-                lines.append(f"{kind} {', '.join(str(v) for v in values)} {unit}".strip())
+                alarm = f" {ALARM_MARK}" if report.get("exception") == "ALARM_CONDITION" else ""
+                lines.append(f"{kind} {', '.join(str(v) for v in values)} {unit}{alarm}".strip())
     return lines
 
 
 def _cold_chain(timeline: tuple[TimelineEntry, ...]) -> str:
     """A one-line summary of the temperature readings along the way."""
     readings: list[float] = []
+    alarms = 0
     for entry in timeline:
         for line in entry.sensors:
+            alarms += line.endswith(ALARM_MARK)
             if line.startswith("Temperature "):
                 for part in line.split(" ", 1)[1].replace(",", " ").split():
                     try:
@@ -182,9 +189,10 @@ def _cold_chain(timeline: tuple[TimelineEntry, ...]) -> str:
                         pass
     if not readings:
         return ""
+    outside = "" if not alarms else f"; {alarms} outside the allowed range"
     if len(readings) == 1:
-        return f"1 temperature reading, {readings[0]:g} °C"
-    return f"{len(readings)} temperature readings, {min(readings):g} to {max(readings):g} °C"
+        return f"1 temperature reading, {readings[0]:g} °C{outside}"
+    return f"{len(readings)} temperature readings, {min(readings):g} to {max(readings):g} °C{outside}"
 
 
 def _log(service: TraceService, result: ScanResult, place: str, client: str, now_ms: int, log_scan: bool) -> None:

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any, Callable, Mapping, Sequence
 
 from apps.traceability import codes as item_codes
@@ -23,7 +24,7 @@ from apps.traceability.epc_keys import item_key, to_key
 from apps.traceability.epcis import EpcisError, EpcisEvent, dumps, event_hash, parse_document
 from apps.traceability.errors import TraceError
 from apps.traceability.identifiers import Gtin, IdentifierError, check_digit, parse_lot
-from apps.traceability.store import Batch, Code, Event, Item, Product, TraceStore, Tree
+from apps.traceability.store import Batch, Code, DeviceAssignment, Event, Item, Product, TraceStore, Tree
 from chain.sdk import ApiError, Client, PrivateKey, compile_contract, decode_value, encode_args
 from chain.sdk.operations import ContractPolicy, DeployContract, InvokeContract
 
@@ -34,6 +35,7 @@ MAX_CAPTURE_EVENTS = 200
 SYNC = "traceability"
 #: An error declaration is anchored under the hash of the event it declares erroneous plus this suffix.
 ERROR_SUFFIX = "#error"
+_DECIMAL = re.compile(r"-?\d{1,9}(\.\d{1,6})?")
 _ITEM_MAPS = ("items", "containers")
 
 
@@ -194,7 +196,7 @@ class TraceService:
             raise TraceError("the document has no events", "epcisBody.eventList")
         if len(events) > MAX_CAPTURE_EVENTS:
             raise TraceError(f"at most {MAX_CAPTURE_EVENTS} events per capture", "epcisBody.eventList")
-        invocations = [self._invocation(org, e, i) for i, e in enumerate(events)]
+        invocations = [self.invocation(org, e, i) for i, e in enumerate(events)]
         client = self.client(org)
         ops = [InvokeContract(CONTRACT_NAME, fn, encode_args(args)) for fn, args in invocations]
         tx = client.build(ops)
@@ -203,7 +205,8 @@ class TraceService:
         self.sync(receipt["height"])
         return [args[0] for _, args in invocations]
 
-    def _invocation(self, org: str, event: EpcisEvent, index: int) -> tuple[str, list[Any]]:
+    def invocation(self, org: str, event: EpcisEvent, index: int = 0) -> tuple[str, list[Any]]:
+        """The contract call (function, arguments) that anchors one event for `org` (TraceError names the field)."""
         where = f"epcisBody.eventList[{index}]"
         document = dumps(event.raw)
         digest = event_hash(event)
@@ -238,6 +241,40 @@ class TraceService:
         else:
             raise TraceError(f"{event.type} is not recorded by this application", "type")
         return facts
+
+    # -- IoT devices ------------------------------------------------------------------------------------------------
+
+    def assign_device(self, org: str, device: str, epc_uri: str, low: str, high: str, uom: str = "CEL",
+                      now_ms: int | None = None) -> DeviceAssignment:
+        """Attach a registered device of `org` to a shipment or item: its readings are anchored on it, checked against [low, high]."""
+        self.party(org)
+        try:
+            user = self.client().user(device)
+        except ApiError as exc:
+            raise TraceError(f"device {device!r} is not registered on the chain: {exc}", "device", 404) from None
+        if user.get("participant") != org:
+            raise TraceError(f"device {device} belongs to {user.get('participant')}, not {org}", "device", 403)
+        try:
+            key = to_key(epc_uri, "epc")
+        except IdentifierError as exc:
+            raise TraceError(str(exc), "epc") from None
+        bounds = []
+        for name, text in (("low", low), ("high", high)):
+            if not _DECIMAL.fullmatch(text.strip()):
+                raise TraceError(f"{name} must be a decimal number such as 2 or -18.5, not {text!r}", name)
+            bounds.append(Decimal(text.strip()))
+        if bounds[0] >= bounds[1]:
+            raise TraceError("low must be below high", "low")
+        if not re.fullmatch(r"[A-Z0-9]{2,3}", uom):
+            raise TraceError("uom must be a UN/CEFACT unit code such as CEL", "uom")
+        row = DeviceAssignment(device=device, org=org, epc=key, epc_uri=epc_uri, low=str(bounds[0]),
+                               high=str(bounds[1]), uom=uom, since_ms=int(time.time() * 1000) if now_ms is None else now_ms)
+        self.store.put(row)
+        return row
+
+    def device_assignment(self, device: str) -> DeviceAssignment | None:
+        """The shipment a device reports on, if any."""
+        return self.store.get(DeviceAssignment, device)  # type: ignore[no-any-return]
 
     # -- consumers ----------------------------------------------------------------------------------------------------
 

@@ -125,13 +125,32 @@ class Report(Base):
     place: Mapped[str] = mapped_column(String(64), default="")
 
 
+class DeviceAssignment(Base):
+    """Which shipment (or item) an IoT device reports on, and the range its readings must stay in.
+
+    Operational data of the organisation that attached the device (like the scan
+    log it is not rebuilt from the chain); every reading anchored on chain names
+    the device and the shipment itself.
+    """
+
+    __tablename__ = "trace_device_assignments"
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org: Mapped[str] = mapped_column(String(64))
+    epc: Mapped[str] = mapped_column(String(64))  # contract key, e.g. sscc:106141410000007773
+    epc_uri: Mapped[str] = mapped_column(String(128))
+    low: Mapped[str] = mapped_column(String(24))  # decimal text: no floats in what reaches the chain
+    high: Mapped[str] = mapped_column(String(24))
+    uom: Mapped[str] = mapped_column(String(8), default="CEL")
+    since_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 class Checkpoint(Base):
     __tablename__ = "trace_checkpoints"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     height: Mapped[int] = mapped_column(BigInteger)
 
 
-ROW_TYPES = (Product, Batch, Tree, Code, Event, EventEpc, Item, Scan, Report, Checkpoint)
+ROW_TYPES = (Product, Batch, Tree, Code, Event, EventEpc, Item, Scan, Report, DeviceAssignment, Checkpoint)
 
 
 def row_dict(row: Any) -> dict[str, Any]:

@@ -566,9 +566,12 @@ def user(ledger: str, address: str) -> Any:
     if raw is None:
         raise not_found(f"no user {address}", "address")
     record = from_cbor(UserRecord, raw)
+    facts = record.facts
+    revoked = led.get(ns.revoked_certificate_key(facts.issuer_fingerprint, facts.serial)) is not None
     return jsonify({"address": address, "participant": record.participant, "roles": list(record.roles),
                     "policy": record.policy.name, "state": record.state.name, "public_key": record.public_key.hex(),
-                    "certificate": record.certificate.hex()})
+                    "certificate": record.certificate.hex(), "issuer_fingerprint": facts.issuer_fingerprint.hex(),
+                    "serial": facts.serial.hex(), "certificate_revoked": revoked})
 
 
 @api.route("GET", "/ledgers/{ledger}/participants/{name}", summary="A member organisation", tag="identities",

@@ -278,6 +278,19 @@ class Client:
                 break
         return found[:limit]
 
+    def revocations(self, limit: int = 1_000_000) -> list[dict[str, Any]]:
+        """The certificate revocation list: issuer_fingerprint and serial (hex), reason, height; at most `limit`."""
+        found: list[dict[str, Any]] = []
+        after = None
+        while len(found) < limit:
+            query: dict[str, Any] = {"limit": 1000} if after is None else {"limit": 1000, "after": after}
+            page = self._request("GET", self._ledger_path("/certificates/revoked"), params=query)
+            found += page["items"]
+            after = page["next"]
+            if after is None:
+                break
+        return found[:limit]
+
     def participant(self, name: str) -> dict[str, Any]:
         """A member organisation and its CA certificate."""
         return self._request("GET", self._ledger_path(f"/participants/{_segment(name)}"))  # type: ignore[no-any-return]

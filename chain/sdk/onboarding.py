@@ -7,6 +7,10 @@ when already done so the whole is safe to repeat after a crash:
   2. a transaction registers the organisation (RegisterParticipant) with it;
   3. the CA issues a user certificate for a new key, a transaction registers the
      user with its roles (RegisterUser), and the key is saved encrypted.
+Devices (IoT sensors, scanners) are identities of an organisation too: the CA
+issues a certificate with role `device` for the device's own public key (the
+private key never leaves the device) and a transaction registers it;
+`set_identity_state` freezes, unfreezes or revokes it.
 """
 from __future__ import annotations
 
@@ -17,7 +21,17 @@ from typing import Sequence
 from chain.ca import CAStore, parse_certificates
 from chain.crypto.keys import PrivateKey
 from chain.crypto.keystore import load_key, save_key
-from chain.ledger.operations import AddRootCertificate, ConfigureRole, Operation, RegisterParticipant, RegisterUser
+from chain.crypto import Address
+from chain.crypto.keys import PublicKey
+from chain.ledger.model import EntityState
+from chain.ledger.operations import (
+    AddRootCertificate,
+    ConfigureRole,
+    Operation,
+    RegisterParticipant,
+    RegisterUser,
+    SetUserState,
+)
 from chain.ledger.permissions import RolePolicy, TxPermission
 from chain.sdk.client import Client
 from chain.sdk.errors import ApiError, SdkError
@@ -69,6 +83,25 @@ def onboard(admin: Client, ca_dir: Path, ca_password: bytes, organisation: str, 
     save_key(key_file, key, key_password, label=f"{user}@{organisation}", scrypt_n=2**12)
     log.info("onboarded %s with user %s", organisation, user)
     return key
+
+
+def register_device(admin: Client, ca_dir: Path, ca_password: bytes, organisation: str, label: str,
+                    public_key: PublicKey, roles: Sequence[str] = (MEMBER_ROLE,)) -> str:
+    """Issue a `device` certificate of `organisation` for the device's public key and register it; its address."""
+    store = CAStore.open(ca_dir)
+    record = store.issue(organisation, "device", label, ca_password=ca_password, public_key=public_key)
+    der = parse_certificates((ca_dir / record.cert_file).read_bytes())[0].der
+    _commit(admin, [RegisterUser(der, tuple(roles), RolePolicy.UNION)], f"register device {label}@{organisation}")
+    return str(admin.suite.address_of(public_key))
+
+
+def set_identity_state(admin: Client, address: str, state: str) -> None:
+    """Set a registered user's or device's state: NORMAL, FROZEN (suspended) or REVOKED."""
+    try:
+        wanted = EntityState[state.upper()]
+    except KeyError:
+        raise OnboardingError(f"state must be one of {', '.join(s.name for s in EntityState)}, not {state!r}") from None
+    _commit(admin, [SetUserState(Address.parse(address).encode(), wanted)], f"set {address} to {wanted.name}")
 
 
 def _participant_exists(admin: Client, name: str) -> bool:

@@ -1,9 +1,10 @@
 """The standard ledger operation set, as applications build transactions with it (re-exported from chain.ledger)."""
 from __future__ import annotations
 
-from chain.ledger.model import ContractPolicy
+from chain.ledger.model import ContractPolicy, EntityState
 from chain.ledger.operations import (
     ApproveContract,
+    AuthorizeRoles,
     ConfigureRole,
     DeployContract,
     InvokeContract,
@@ -13,11 +14,15 @@ from chain.ledger.operations import (
     RegisterEventAccount,
     RegisterParticipant,
     RegisterUser,
+    RevokeCertificate,
+    SetUserState,
     UpgradeContract,
     WriteKV,
 )
+from chain.ledger.permissions import RolePolicy
 
 __all__ = [
-    "ApproveContract", "ConfigureRole", "ContractPolicy", "DeployContract", "InvokeContract", "Operation", "PublishEvent",
-    "RegisterDataAccount", "RegisterEventAccount", "RegisterParticipant", "RegisterUser", "UpgradeContract", "WriteKV",
+    "ApproveContract", "AuthorizeRoles", "ConfigureRole", "ContractPolicy", "DeployContract", "EntityState",
+    "InvokeContract", "Operation", "PublishEvent", "RegisterDataAccount", "RegisterEventAccount", "RegisterParticipant",
+    "RegisterUser", "RevokeCertificate", "RolePolicy", "SetUserState", "UpgradeContract", "WriteKV",
 ]

@@ -20,6 +20,9 @@ or pallet), "lgtin:<GTIN-14>.<lot>" (a lot, for raw materials).
   that only the named receiver completes by recording the receipt, so a
   handover is done when both parties have signed.
 - Events are never edited: an error declaration names the event it corrects.
+- An event may carry an alert (e.g. a sensor reading outside the product's
+  allowed range, raised by the IoT bridge's mapping): it is emitted as an
+  Alert event for whoever follows the chain.
 """
 from contract import Map, caller_org, caller_roles, emit, event, fail, height, require
 
@@ -56,6 +59,7 @@ Handover = event("epc", "sender", "receiver", "shipped", "received")
 ErrorDeclared = event("event_hash", "corrects", "org")
 PinClaimed = event("epc", "org")
 ScansCommitted = event("org", "period", "root", "count")
+Alert = event("event_hash", "org", "epc", "message")
 
 
 def assign_prefix(prefix: str, org: str) -> None:
@@ -130,6 +134,13 @@ def record(event_hash: str, facts: dict, proofs: dict, document: str) -> None:
         touched = _transformation_event(org, _epc_list(facts, "inputs"), _epc_list(facts, "outputs"), proofs)
     anchors[event_hash] = {"org": org, "kind": kind, "step": step, "height": height(), "error": ""}
     emit(Recorded, event_hash=event_hash, org=org, kind=kind, step=step, epcs=len(touched))
+    alert = facts.get("alert", "")
+    if alert != "":
+        require(len(alert) <= 2 * MAX_TEXT, "an alert message is too long")
+        first = ""
+        if len(touched) > 0:
+            first = touched[0]
+        emit(Alert, event_hash=event_hash, org=org, epc=first, message=alert)
 
 
 def declare_error(event_hash: str, corrects: str, document: str) -> None:
