@@ -87,6 +87,7 @@ class BatchConfig:
     intake_max: int = 500
     intake_window_ms: int = 3
     drain_max: int = 500
+    drain_in_flight: int = 4
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,8 @@ def _validate(cfg: BridgeConfig) -> None:
         raise ConfigError("batch.intake_window_ms", f"must be 0-1000, got {bt.intake_window_ms}")
     if not 1 <= bt.drain_max <= 10_000:
         raise ConfigError("batch.drain_max", f"must be 1-10000, got {bt.drain_max}")
+    if not 1 <= bt.drain_in_flight <= 64:
+        raise ConfigError("batch.drain_in_flight", f"must be 1-64, got {bt.drain_in_flight}")
     host, sep, port = cfg.http.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError("http.listen", f"must be host:port, got {cfg.http.listen!r}")

@@ -1,15 +1,22 @@
 """Drain: outbox -> contract invocations -> signed transactions -> committed, exactly once, through chain.sdk only.
 
 One round (`run_once`):
-  1. settle what is already submitted (see `recover`); while a transaction is still in flight, take nothing new,
-     so each device's messages reach the chain in outbox order;
+  1. settle what is already submitted: transactions stored by an earlier process (or left by a failed round) are
+     settled as in `recover`; the transactions this drainer has in flight are checked oldest first, without
+     waiting (a round that has nothing new to submit waits up to `poll_ms` for the oldest one to commit);
+     up to `max_in_flight` transactions are in flight at once (pipelining: the next batch is signed and
+     submitted while earlier ones wait for their block). They are submitted in outbox order over one gateway,
+     so each device's messages reach the chain in sequence order as long as nothing fails (a refused or
+     expired transaction's rows go back to pending and land after later ones; the contract accepts that);
+     with max_in_flight=1 nothing new is taken while a transaction is in flight (strict outbox order);
   2. take up to `batch_size` pending rows, map them (the mapper may refuse single events); a mapper with a
      `merge` method (iot_bridge.mapping.MergingMapper) then folds invocations into fewer contract calls (the
      device log mapper: a run of one device's consecutive sequence numbers becomes one `log` call);
   3. per organisation, build transactions of at most `max_ops_per_tx` InvokeContract operations, signed by that
      organisation's client; store each transaction's bytes with its rows (status submitted) BEFORE submitting;
-  4. submit each organisation's transactions in one request, wait for their commit, then mark the rows committed
-     (transaction hash and height).
+  4. submit each organisation's transactions in one request without waiting; once a transaction commits, mark
+     its rows committed (transaction hash and height). A new batch is taken only when `min_batch` rows are
+     pending or nothing is in flight, so a busy drain builds few, large transactions.
 A transaction whose operation i fails in the contract is in a block with all its writes rolled back: row i is
 refused (chain_refused, with the chain's message, and `on_refused` is called) and the other rows go back to
 pending for the next round. When the failing operation is a merged call, the drainer cannot tell which of its
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -81,15 +89,25 @@ class _Encoded:
         return self.raw
 
 
+@dataclass
+class _Flight:
+    """A transaction of this drainer submitted and accepted by the gateway, not yet seen committed."""
+
+    organisation: str
+    rows: list[OutboxRow]
+    since: float  # time.monotonic() of the submit
+
+
 class Drainer:
     """Drains one outbox to the chain (one drain thread per outbox)."""
 
     def __init__(self, outbox: Outbox, mapper: MapperAPI, clients: Callable[[str], Client], batch_size: int = 500,
                  max_ops_per_tx: int = 256, on_refused: Callable[[OutboxRow, str], None] | None = None, *,
                  devices: DeviceRegistry | None = None, wait_ms: int = 30_000, ttl_blocks: int = 100,
-                 backoff: Backoff | None = None, idle_s: float = 0.2) -> None:
-        if batch_size < 1 or max_ops_per_tx < 1:
-            raise ValueError("batch_size and max_ops_per_tx must be positive")
+                 backoff: Backoff | None = None, idle_s: float = 0.2, max_in_flight: int = 4,
+                 min_batch: int | None = None, poll_ms: int = 500, messages: Any = None) -> None:
+        if batch_size < 1 or max_ops_per_tx < 1 or max_in_flight < 1:
+            raise ValueError("batch_size, max_ops_per_tx and max_in_flight must be positive")
         self.outbox = outbox
         self.mapper = mapper
         self._make_client = clients
@@ -102,6 +120,16 @@ class Drainer:
         self.ttl_blocks = ttl_blocks
         self.backoff = backoff or Backoff()
         self.idle_s = idle_s
+        self.max_in_flight = max_in_flight
+        self.min_batch = max(1, min(batch_size, batch_size // 4 if min_batch is None else min_batch))
+        self.poll_ms = poll_ms
+        #: Where decoded messages may be taken by digest instead of decoding the row again (Intake.recent).
+        self.messages = messages
+        #: This drainer's accepted transactions awaiting their commit, in submit order (tx hash -> flight).
+        self._inflight: dict[bytes, _Flight] = {}
+        #: False until every transaction stored as submitted (by an earlier process, or left behind by a failed
+        #: round) has been settled the blocking way (`_settle_submitted`).
+        self._settled_stored = False
         self.last_error = ""
         self._trouble = False
         self.stats: dict[str, int] = {"committed": 0, "refused": 0, "transactions": 0, "resubmitted": 0,
@@ -127,7 +155,18 @@ class Drainer:
         """Settle every transaction stored as submitted: committed -> rows committed; still possible -> the SAME
         bytes resubmitted and awaited; expired uncommitted -> rows back to pending. Errors reaching the chain are
         logged and leave the rows as they are."""
-        self._guarded(self._settle_submitted)
+        self._guarded(self._settle_all_stored)
+
+    @property
+    def in_flight(self) -> int:
+        """Transactions of this drainer submitted and not yet seen committed."""
+        return len(self._inflight)
+
+    def _settle_all_stored(self) -> int:
+        self._inflight.clear()  # they are stored as submitted too: settled below, the blocking way
+        settled = self._settle_submitted()
+        self._settled_stored = not self.outbox.submitted()  # else: still in flight, or to resubmit next round
+        return settled
 
     def run_once(self) -> int:
         """One round (see the module docstring); the number of rows settled (committed or refused)."""
@@ -138,8 +177,10 @@ class Drainer:
         try:
             settled = work()
         except (Unreachable, RegistryUnavailable, OSError) as exc:
+            self._settled_stored = False  # what is in flight is stored: the next round settles it from the outbox
             return self._failed(exc)
         except ApiError as exc:
+            self._settled_stored = False
             if exc.status < 500 and exc.status not in (408, 429):
                 log.error("drain: the gateway refused a request: %s", exc)
             return self._failed(exc)
@@ -163,13 +204,40 @@ class Drainer:
         return 0
 
     def _round(self) -> int:
-        settled = self._settle_submitted()
-        if self.outbox.submitted():
-            return settled  # something is still in flight: keep each device's order
-        rows = self.outbox.pending(self.batch_size)
-        if not rows:
-            return settled
-        return settled + self._drain(rows)
+        settled = 0
+        if not self._settled_stored:
+            settled += self._settle_all_stored()
+            if not self._settled_stored:
+                return settled  # still in flight or to resubmit: a later round settles it first
+        settled += self._poll_inflight(0)
+        if len(self._inflight) < self.max_in_flight:
+            rows = self.outbox.pending(self.batch_size)
+            if rows and (not self._inflight or len(rows) >= self.min_batch):
+                return settled + self._drain(rows)
+        if self._inflight:
+            settled += self._poll_inflight(self.poll_ms)  # wait for the oldest block while the next batch fills
+        return settled
+
+    def _poll_inflight(self, wait_ms: int) -> int:
+        """Settle this drainer's in-flight transactions oldest first, up to the first one not committed (waiting up
+        to wait_ms for the oldest). One that is still not committed `wait_ms` (the drainer's) after its submit is
+        handed to the stored-transaction path (expired -> rows back to pending; else the same bytes resubmitted)."""
+        settled = 0
+        while self._inflight:
+            tx_hash, flight = next(iter(self._inflight.items()))
+            client = self._client(flight.organisation)
+            outcome = client.wait(tx_hash, wait_ms)
+            wait_ms = 0
+            if outcome.get("status") == "committed":
+                del self._inflight[tx_hash]
+                settled += self._apply(tx_hash, flight.rows, outcome["receipt"])
+                continue
+            if time.monotonic() - flight.since > self.wait_ms / 1000:
+                # Not committed in wait_ms: settle every stored transaction the blocking way (expired -> rows back
+                # to pending; else the same bytes resubmitted), from the outbox, from the next round on.
+                self._settled_stored = False
+            break
+        return settled
 
     # -- new work ---------------------------------------------------------------------------------------------------
 
@@ -205,9 +273,16 @@ class Drainer:
                 txs.append((tx, chunk_rows))
             self.stats["transactions"] += len(txs)
             self.stats["calls"] += len(calls)
-            results = client.submit([tx for tx, _ in txs], wait_ms=self.wait_ms)
+            submitted_at = time.monotonic()
+            results = client.submit([tx for tx, _ in txs])
             for (tx, chunk_rows), result in zip(txs, results):
-                settled += self._after_submit(client, tx.hash, chunk_rows, result)
+                code = result.get("code_name", "SUCCESS" if result.get("accepted") else "")
+                if code in STILL_ALIVE and result.get("outcome") is None:
+                    self._inflight[tx.hash] = _Flight(org, chunk_rows, submitted_at)
+                else:
+                    settled += self._after_submit(client, tx.hash, chunk_rows, result)
+                    if code in STILL_ALIVE or code == "MEMPOOL_FULL":
+                        self._settled_stored = False  # stored as submitted, not tracked: resubmitted from the outbox
         return settled
 
     def _merge(self, items: list[tuple[OutboxRow, Invocation]]) -> list[tuple[Invocation, list[OutboxRow]]]:
@@ -225,7 +300,9 @@ class Drainer:
         return calls
 
     def _input(self, row: OutboxRow, known: dict[str, Device | None]) -> MappedInput:
-        message = decode_message(row.raw, max_bytes=max(len(row.raw), 1)).message
+        message = self.messages.take(row.digest) if self.messages is not None else None
+        if message is None or message.device != row.device or message.seq != row.seq:
+            message = decode_message(row.raw, max_bytes=max(len(row.raw), 1)).message
         if row.device not in known:
             known[row.device] = self.devices.get(row.device) if self.devices is not None else None
         device = known[row.device]

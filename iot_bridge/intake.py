@@ -23,6 +23,7 @@ acknowledged as what it is, not refused: the message is already on its way to th
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -38,7 +39,7 @@ from iot_bridge.errors import (
     WRONG_TOPIC,
     BridgeError,
 )
-from iot_bridge.message import MAX_MESSAGE_BYTES, SignedMessage, decode_message
+from iot_bridge.message import MAX_MESSAGE_BYTES, DeviceMessage, SignedMessage, decode_message
 from iot_bridge.outbox import Outbox, OutboxRow, now_ms
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,30 @@ class Verdict:
     gap: int = 0
     field: str = ""
     digest: bytes = b""
+
+
+class RecentMessages:
+    """The decoded messages the intake stored lately, by digest (bounded, thread safe): the drain takes them from
+    here instead of decoding each message's bytes a second time. A miss only costs that decode."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self._items: dict[bytes, DeviceMessage] = {}
+        self._lock = threading.Lock()
+
+    def put(self, digest: bytes, message: DeviceMessage) -> None:
+        with self._lock:
+            self._items[digest] = message
+            while len(self._items) > self.limit:
+                del self._items[next(iter(self._items))]
+
+    def take(self, digest: bytes) -> DeviceMessage | None:
+        """The message stored with this digest, once (None if unknown or already taken)."""
+        with self._lock:
+            return self._items.pop(digest, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def parse_topic(topic: str, prefix: str) -> tuple[str, str]:
@@ -100,6 +125,8 @@ class Intake:
         self.max_bytes = max_bytes
         self.verifier = verifier
         self._last: dict[str, int] = {}  # device -> highest stored seq (this intake is the only writer)
+        #: Decoded messages of the rows stored lately, for a drain in the same process (Drainer(messages=...)).
+        self.recent = RecentMessages()
 
     def accept(self, topic: str, payload: bytes) -> Verdict:
         """Judge and store one message (see accept_many)."""
@@ -119,7 +146,10 @@ class Intake:
                 judged.append((i, org, signed))
             except BridgeError as exc:
                 verdicts[i] = _refused(exc, _peek_device(topic, self.topic_prefix), None)
-        stored = self.outbox.digests({(s.message.device, s.message.seq) for _, _, s in judged})
+        # Only a seq at or below the device's highest stored one can be in the outbox already (one writer): the
+        # rest are new, and need no look-up.
+        stored = self.outbox.digests({(s.message.device, s.message.seq) for _, _, s in judged
+                                      if s.message.seq <= self._highest_stored(s.message.device)})
 
         checked: list[tuple[int, SignedMessage, Device]] = []
         for i, org, signed in judged:
@@ -154,17 +184,20 @@ class Intake:
                                                     "payload.seq"), m.device, m.seq))
                 continue
             highest = last[m.device] if m.device in last else self._highest(m.device)
-            if m.seq <= highest:
-                verdicts[i] = _refused(BridgeError(REPLAY, f"seq {m.seq} is not above the highest accepted ({highest})",
-                                                   "payload.seq"), m.device, m.seq)
-                continue
-            gap = m.seq - highest - 1
-            last[m.device] = m.seq
+            # A seq at or below the highest that was never stored is a late arrival (a broker restart can
+            # deliver a session's queued messages after newer ones): new, so accepted. A replay is a seq
+            # already stored (every accepted message stays in the outbox), refused just above.
+            gap = max(0, m.seq - highest - 1)
+            if m.seq < highest:
+                log.info("device %s: seq %d arrives after %d (late, accepted)", m.device, m.seq, highest)
+            last[m.device] = max(highest, m.seq)
             batch[key] = signed.digest
             rows.append(OutboxRow(m.device, m.seq, signed.digest, items[i][0], signed.raw, device.organisation,
                                   received, public_key=device.public_key.encode()))
             accepted.append(i)
-            detail = f"accepted; {gap} sequence number(s) skipped" if gap else "accepted"
+            self.recent.put(signed.digest, m)
+            detail = (f"accepted; {gap} sequence number(s) skipped" if gap else
+                      "accepted (late: after a higher seq)" if m.seq < highest else "accepted")
             verdicts[i] = Verdict(ACCEPTED, "", detail, m.device, m.seq, gap, digest=signed.digest)
             if gap:
                 log.warning("device %s: seq %d follows %d (%d missing)", m.device, m.seq, highest, gap)
@@ -180,6 +213,11 @@ class Intake:
                                                         "payload.seq"), row.device, row.seq))
             self._last.update(last)
         return [v for v in verdicts if v is not None]
+
+    def _highest_stored(self, device: str) -> int:
+        """Like _highest, but without caching a device not seen yet (it may be unknown: not worth remembering)."""
+        found = self._last.get(device)
+        return self.outbox.last_seq(device) if found is None else found
 
     def _highest(self, device: str) -> int:
         found = self._last.get(device)

@@ -16,10 +16,10 @@ belong to a connection, and after a reconnect the broker resends the message any
 from __future__ import annotations
 
 import logging
-import queue
 import ssl
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Protocol, Sequence
@@ -151,12 +151,21 @@ class Received:
     response_topic: str | None
     correlation: bytes | None
     generation: int
-    received_at: str
+    received_wall: float  # time.time() on arrival (formatted only for a dead letter)
     received_mono: float
+
+    @property
+    def received_at(self) -> str:
+        """Arrival time, ISO 8601 UTC with milliseconds."""
+        return _utc_text(self.received_wall)
+
+
+def _utc_text(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _utc_text(time.time())
 
 
 class MqttIntake:
@@ -179,7 +188,11 @@ class MqttIntake:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        self._queue: queue.Queue[Received] = queue.Queue()
+        # paho's thread appends, the writer pops: a deque (atomic append/popleft) and an event to wake the writer
+        # cost less per message than queue.Queue's condition variable.
+        self._queue: deque[Received] = deque()
+        self._arrived = threading.Event()
+        self._answer_props = Properties(PacketTypes.PUBLISH)  # the writer thread's, for QoS 0 answers
         self._lock = threading.Lock()
         self._generation = 0
         self._connected = threading.Event()
@@ -226,7 +239,7 @@ class MqttIntake:
 
     def backlog(self) -> int:
         """Messages received but not yet stored."""
-        return self._queue.qsize()
+        return len(self._queue)
 
     # --- paho callbacks (network thread: keep them short) -------------------------------------------------------
 
@@ -260,28 +273,37 @@ class MqttIntake:
         props = getattr(message, "properties", None)
         response = getattr(props, "ResponseTopic", None) if props is not None else None
         correlation = getattr(props, "CorrelationData", None) if props is not None else None
-        self.metrics.received.inc()
-        self._queue.put(Received(
+        self._queue.append(Received(
             topic=message.topic, payload=bytes(message.payload), mid=message.mid, qos=message.qos,
             response_topic=response, correlation=bytes(correlation) if correlation is not None else None,
-            generation=self._generation, received_at=_utc_now(), received_mono=time.monotonic(),
+            generation=self._generation, received_wall=time.time(), received_mono=time.monotonic(),
         ))
+        if not self._arrived.is_set():
+            self._arrived.set()
 
     # --- the writer thread ------------------------------------------------------------------------------------
 
     def _collect(self) -> list[Received]:
-        try:
-            first = self._queue.get(timeout=0.05)
-        except queue.Empty:
-            return []
-        batch = [first]
+        """Up to batch_max received messages: wait up to 50 ms for the first, then batch_window_ms for more."""
+        q = self._queue
+        if not q:
+            self._arrived.wait(0.05)
+            self._arrived.clear()
+            if not q:
+                return []
         deadline = time.monotonic() + self.settings.batch_window_ms / 1000.0
-        while len(batch) < self.settings.batch_max:
+        limit = self.settings.batch_max
+        while len(q) < limit:
             remaining = deadline - time.monotonic()
-            try:
-                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
-            except queue.Empty:
+            if remaining <= 0:
                 break
+            self._arrived.clear()
+            if len(q) >= limit or not self._arrived.wait(remaining):
+                break
+        batch = []
+        while q and len(batch) < limit:
+            batch.append(q.popleft())
+        self.metrics.received.inc(len(batch))
         return batch
 
     def _write_loop(self) -> None:
@@ -289,7 +311,7 @@ class MqttIntake:
         pending: list[Received] = []
         while True:
             if not pending:
-                if self._stop.is_set() and self._queue.empty():
+                if self._stop.is_set() and not self._queue:
                     return
                 pending = self._collect()
                 if not pending:
@@ -336,7 +358,8 @@ class MqttIntake:
             if where is not None:
                 props = None
                 if item.correlation is not None:
-                    props = Properties(PacketTypes.PUBLISH)
+                    # At QoS 0 paho packs the properties inside publish(): one object serves every answer.
+                    props = self._answer_props if self.settings.answer_qos == 0 else Properties(PacketTypes.PUBLISH)
                     props.CorrelationData = item.correlation
                 self.client.publish(
                     response_topic_for(where, item.response_topic),

@@ -172,7 +172,9 @@ class BridgeService:
             return self._client(keys[org])
 
         return Drainer(self.outbox, mapper, client_of, batch_size=self.config.batch.drain_max,
-                       on_refused=self._refused_on_chain, devices=self.intake.devices if self.intake else None)
+                       max_in_flight=self.config.batch.drain_in_flight,
+                       on_refused=self._refused_on_chain, devices=self.intake.devices if self.intake else None,
+                       messages=self.intake.recent if self.intake else None)
 
     def _refused_on_chain(self, row: Any, reason: str) -> None:
         """The drainer gave up on an accepted event (mapper or contract refused it): dead-letter it like the intake."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import Callable
 
 from flask import Flask
 from waitress import create_server
@@ -13,9 +14,12 @@ class ServedWeb:
 
     def __init__(self, app: Flask, server: object, url: str, home: str) -> None:
         self.app, self.server, self.url, self.home = app, server, url, home
+        self.cleanups: list[Callable[[], None]] = []  # what runs beside the app (e.g. the IoT bridge), stopped first
 
     def stop(self) -> None:
-        """Stop background jobs, then the server."""
+        """Stop what runs beside the app and background jobs, then the server."""
+        for cleanup in reversed(self.cleanups):
+            cleanup()
         jobs = self.app.extensions.get("trace_jobs")
         if jobs is not None:
             jobs.shutdown()

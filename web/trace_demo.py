@@ -25,6 +25,7 @@ from apps.traceability.web import TraceUser
 from chain.sdk import Client, PrivateKey, load_key
 from chain.sdk.onboarding import ensure_member_role, onboard
 from web.app import create_app
+from web.iot_demo import start_iot
 from web.serving import ServedWeb, free_port, serve
 
 log = logging.getLogger(__name__)
@@ -72,16 +73,30 @@ def trace_front_end(directory: Path, password: bytes) -> Callable[[str, Callable
             say(f"   item {label:<15} {served.url}/01/{code.gtin}/10/{code.lot}/21/{code.serial}")
         say(f"   forged code          {served.url}{items.forged_path}")
         say(f"   consoles     {served.url}/console/ (users {', '.join(ROLES)}, regulator; password {DEMO_PASSWORD!r})")
+        iot = start_iot(service, directory, password, gateway_url, admin_client(directory, password, gateway_url),
+                        CARRIER, BRAND_A, TEA, say)
+        if iot is not None:
+            served.cleanups.append(iot.stop)
         return served
 
     return start
 
 
+def admin_keys_of(directory: Path, password: bytes) -> list[PrivateKey]:
+    """The founding organisations' admin keys of a `chain net init` consortium."""
+    homes = sorted(p for p in directory.iterdir() if p.is_dir() and p.name.startswith("node"))
+    return [load_key(path, password) for path in sorted((homes[0] / "keys").glob("admin*.key"))]
+
+
+def admin_client(directory: Path, password: bytes, gateway_url: str) -> Client:
+    """The consortium operator's client (the first founding organisation's admin)."""
+    return Client(gateway_url, "main", key=admin_keys_of(directory, password)[0])
+
+
 def build_service(directory: Path, password: bytes, gateway_url: str, resolver: str,
                   database_url: str | None = None) -> TraceService:
     """The traceability service of a `chain net init` consortium: organisations admitted, contract deployed."""
-    homes = sorted(p for p in directory.iterdir() if p.is_dir() and p.name.startswith("node"))
-    admin_keys = [load_key(path, password) for path in sorted((homes[0] / "keys").glob("admin*.key"))]
+    admin_keys = admin_keys_of(directory, password)
     admin = Client(gateway_url, "main", key=admin_keys[0])
     store = TraceStore(database_url or f"sqlite:///{directory / 'traceability.db'}")
     service = TraceService(TraceConfig(gateway_url, "main", resolver=resolver, scheme="http", parties=PARTIES,

@@ -14,6 +14,7 @@ from waitress.server import create_server
 
 from chain.crypto import Algorithm, PrivateKey
 from iot_bridge.devices import ACTIVE, Device, DeviceRegistry
+from iot_bridge.local_broker import random_loopback_port
 from iot_bridge.message import DeviceMessage, Reading, device_address, sign_message
 
 ORG = "acme"
@@ -151,22 +152,6 @@ class ChainStack:
         assert outcome["receipt"]["code_name"] == "SUCCESS", outcome
 
 
-def low_port() -> int:
-    """A free loopback port below the kernel's ephemeral range, so no client socket takes it while the gateway
-    is stopped for a fault test."""
-    import random
-    import socket
-    for _ in range(200):
-        port = random.randint(20_000, 32_000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below 32768")
-
-
 def _serve_on(app: Any, port: int) -> tuple[Any, threading.Thread]:
     server = create_server(app, host="127.0.0.1", port=port, threads=16, channel_timeout=60)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -196,7 +181,7 @@ def start_chain(base: Path) -> Iterator[ChainStack]:
     node.start()
     try:
         app = create_app(GatewayConfig([f"127.0.0.1:{port}"], custody, PASSWORD))
-        gateway_port = low_port()
+        gateway_port = random_loopback_port()  # below the ephemeral range: no client socket takes it while stopped
         server, thread = _serve_on(app, gateway_port)
         url = f"http://127.0.0.1:{gateway_port}"
         stack: ChainStack | None = None

@@ -2,10 +2,7 @@
 persistence) on free ports below 32768, with a test PKI issued by chain.ca (classic suite, ECDSA P-256)."""
 from __future__ import annotations
 
-import getpass
 import os
-import random
-import signal
 import socket
 import subprocess
 import time
@@ -17,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from chain.ca import CertificateAuthority, create_root, issue_intermediate, issue_leaf
 from chain.ca.keyinfo import to_cryptography_private
 from chain.crypto import CLASSIC, Algorithm, PrivateKey
+from iot_bridge.local_broker import LocalBroker, random_loopback_port
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 SYSTEM_CONFIG = Path("/etc/mosquitto/mosquitto.conf")
@@ -56,15 +54,7 @@ def ensure_system_broker() -> str | None:
 
 def free_port() -> int:
     """A port below 32768 (under the Linux ephemeral range) that is free now."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port found below 32768")
+    return random_loopback_port()
 
 
 def _write_key(path: Path, key: PrivateKey) -> None:
@@ -131,98 +121,35 @@ def issue_test_pki(directory: Path, org: str = "org1", devices: int = 2) -> Devi
     return pki
 
 
-class PrivateBroker:
-    """A Mosquitto process of our own: start, stop (SIGTERM saves its persistence file), restart, kill."""
+class PrivateBroker(LocalBroker):
+    """A Mosquitto of the test's own on a random port below 32768: plain with persistence, or TLS + ACL."""
 
     def __init__(self, directory: Path, *, tls: DevicePKI | None = None, persistence: bool = True) -> None:
-        self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(directory, free_port(), persistence=persistence, max_queued=100_000,
+                         log_types=("error", "warning", "notice", "information", "subscribe"))
         self.tls = tls
-        self.persistence = persistence
-        self.host = "127.0.0.1"
-        self.port = free_port()
-        self.config = directory / "mosquitto.conf"
-        self.log = directory / "mosquitto.log"
         self.acl = directory / "acl"
-        self.process: subprocess.Popen[bytes] | None = None
-        self._write_config()
 
-    def _write_config(self) -> None:
-        data = self.directory / "data"
-        data.mkdir(exist_ok=True)
-        lines = [
-            f"user {getpass.getuser()}",
-            f"persistence {'true' if self.persistence else 'false'}",
-            f"persistence_location {data}/",
-            "autosave_interval 1",
-            f"log_dest file {self.log}",
-            "log_type error", "log_type warning", "log_type notice", "log_type information", "log_type subscribe",
-            "connection_messages true",
-            "max_queued_messages 100000",
-            "max_inflight_messages 1000",
-            f"listener {self.port} {self.host}",
-        ]
+    def listener_lines(self) -> list[str]:
+        """Plain and anonymous, or TLS with client certificates (CN = username) and a per-device ACL."""
         if self.tls is None:
-            lines.append("allow_anonymous true")
-        else:
-            p = self.tls
-            lines += [
-                f"cafile {p.ca_bundle}",
-                f"certfile {p.server.cert}",
-                f"keyfile {p.server.key_file}",
-                "require_certificate true",
-                "use_identity_as_username true",
-                "allow_anonymous false",
-                f"acl_file {self.acl}",
-            ]
-            self.acl.write_text(
-                "# devices: publish only their own events, read their own answers\n"
-                "pattern write trace/+/%u/events\n"
-                "pattern read trace/+/%u/acks\n"
-                "pattern read trace/+/%u/dead-letter\n"
-                "\n"
-                f"user {p.bridge.name}\n"
-                "topic read trace/+/+/events\n"
-                "topic write trace/+/+/acks\n"
-                "topic write trace/+/+/dead-letter\n"
-                "topic readwrite bridge/#\n"
-            )
-        self.config.write_text("\n".join(lines) + "\n")
-
-    def start(self) -> None:
-        assert self.process is None or self.process.poll() is not None, "already running"
-        self.process = subprocess.Popen([str(MOSQUITTO), "-c", str(self.config)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if not wait_port(self.host, self.port, up=True, timeout=10):
-            err = b""
-            if self.process.poll() is not None and self.process.stderr is not None:
-                err = self.process.stderr.read()
-            self.kill()
-            raise RuntimeError(f"private mosquitto did not come up on {self.port}: {err.decode(errors='replace')} "
-                               f"{self.log.read_text() if self.log.exists() else ''}")
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM: Mosquitto writes its persistence database and exits."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        wait_port(self.host, self.port, up=False, timeout=5)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+            return super().listener_lines()
+        p = self.tls
+        self.acl.write_text(
+            "# devices: publish only their own events, read their own answers\n"
+            "pattern write trace/+/%u/events\n"
+            "pattern read trace/+/%u/acks\n"
+            "pattern read trace/+/%u/dead-letter\n"
+            "\n"
+            f"user {p.bridge.name}\n"
+            "topic read trace/+/+/events\n"
+            "topic write trace/+/+/acks\n"
+            "topic write trace/+/+/dead-letter\n"
+            "topic readwrite bridge/#\n"
+        )
+        return [f"listener {self.port} {self.host}", f"cafile {p.ca_bundle}", f"certfile {p.server.cert}",
+                f"keyfile {p.server.key_file}", "require_certificate true", "use_identity_as_username true",
+                "allow_anonymous false", f"acl_file {self.acl}"]
 
 
 def system_broker_pid() -> int | None:

@@ -91,6 +91,7 @@ def test_file_env_and_round_trip(tmp_path: Path) -> None:
         ({"mapper": {"options": "x"}}, "mapper.options"),
         ({"batch": {"intake_max": 0}}, "batch.intake_max"),
         ({"batch": {"intake_window_ms": -1}}, "batch.intake_window_ms"),
+        ({"batch": {"drain_in_flight": 0}}, "batch.drain_in_flight"),
         ({"http": {"listen": "9108"}}, "http.listen"),
         ({"log": {"level": "LOUD"}}, "log.level"),
         ({"log": {"format": "xml"}}, "log.format"),

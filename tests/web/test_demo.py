@@ -26,6 +26,9 @@ def test_demo_runs_and_reports_each_part(tmp_path: Path) -> None:
     assert "transfer SUCCESS in block 2" in out and "retailer-1 now holds 25 (dry run)" in out
     assert "/v1 (OpenAPI " in out and "proof verified by the SDK's light client" in out
     assert "explorer     http://127.0.0.1:" in out and "home page 200" in out
+    assert "== IoT: a truck's temperature logger" in out and "5 readings accepted (0 duplicates), 5 committed" in out, out
+    truck = re.search(r"item on the truck +(http://\S+)", out)
+    assert truck, out
     urls = dict(re.findall(r"   (item in the shop|item sold|item recalled batch|forged code) +(http://\S+)", out))
     assert set(urls) == {"item in the shop", "item sold", "item recalled batch", "forged code"}, out
     again = subprocess.run([sys.executable, "-m", "web.demo"], capture_output=True, text=True, timeout=240,
@@ -36,3 +39,4 @@ def test_demo_runs_and_reports_each_part(tmp_path: Path) -> None:
     later = re.search(r": committed in block (\d+) \(SUCCESS\)", again.stdout)
     assert later and int(later[1]) > 2  # a second run reuses the consortium and its ledgers
     assert "retailer-1 now holds 50 (dry run)" in again.stdout
+    assert "5 readings accepted (0 duplicates), 10 committed in all" in again.stdout, again.stdout
