@@ -48,7 +48,7 @@ bench-traceability: $(STAMP)
 	$(PY) -m bench.trace_labels --labels 3000
 
 bench-iot: $(STAMP)
-	$(PY) -m bench.iot_bridge --devices 8 --seconds 60
+	$(PY) -m bench.iot_bridge --devices 20 --rate 2000 --seconds 20
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -178,10 +178,17 @@ class NativeSm2Backend(Sm2BackendAPI):
 
     def encrypt(self, public: bytes, plaintext: bytes) -> bytes:
         curve.check_plaintext(plaintext)
-        der = _pkey_crypt(_public_key(public)._evp_pkey, plaintext, encrypting=True)
-        parsed = _Sm2Cipher.load(der)
+        while True:
+            der = _pkey_crypt(_public_key(public)._evp_pkey, plaintext, encrypting=True)
+            parsed = _Sm2Cipher.load(der)
+            c2 = parsed["ciphertext"].native
+            # GB/T 32918.4 A5: an all-zero key stream t means another k. OpenSSL does not check it, and
+            # t = C2 xor M, so t is all zero exactly when C2 == M (1 in 256 for a one-byte message); a
+            # conforming decryptor refuses such a ciphertext (B4), so draw again.
+            if c2 != plaintext:
+                break
         x, y = parsed["x"].native, parsed["y"].native
-        return curve.uncompressed(x, y) + parsed["hash"].native + parsed["ciphertext"].native
+        return curve.uncompressed(x, y) + parsed["hash"].native + c2
 
     def decrypt(self, private: bytes, ciphertext: bytes) -> bytes:
         if len(ciphertext) < 65 + 32 + 1 or ciphertext[0] != 4:
