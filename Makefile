@@ -49,6 +49,7 @@ bench-traceability: $(STAMP)
 
 bench-iot: $(STAMP)
 	$(PY) -m bench.iot_bridge --devices 20 --rate 2000 --seconds 20
+	$(PY) -m bench.iot_bridge --devices 20 --rate 2400 --seconds 20
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

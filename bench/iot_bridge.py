@@ -18,7 +18,7 @@ python -m bench.iot_bridge [--devices 50] [--rate 2000] [--seconds 20] [--valida
    committed (so they include up to one poll interval); receipt_to_commit_* from the bridge's received_at instead
    (the only start the paho publisher gives: then latency_from says "bridge_receipt").
 6. Afterwards every published event must be on chain exactly once: each device's entry count in the contract
-   storage (state proofs checked by the SDK) and the contract's Logged events per (device, seq).
+   storage (state proofs checked by the SDK) and the contract's LoggedRun events, expanded per (device, seq).
 Output: one JSON line on stdout, progress on stderr; cpu_ms_per_event is the CPU time (user + system, the processes
 and their children) each role used between the start of publishing and the last commit, per event, and machine_busy
 the share of both cores busy meanwhile (anything else running on the machine included).
@@ -41,6 +41,7 @@ from typing import Any
 from bench.consensus import LEDGER, Network
 from bench.gateway import start_gateway
 from bench.report import log
+from iot_bridge.contract import logged_runs
 from iot_bridge.local_broker import LocalBroker, random_loopback_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -492,9 +493,8 @@ def main() -> None:
                 committed_on_chain += int(info.get("count", 0))
             logged: Counter[tuple[str, int]] = Counter()
             addresses = {a for a, _ in devices}
-            for _, item in admin.events(start_height, types=("event",), account="contract:device_log"):
-                if item["topic"] == "Logged" and item["fields"]["device"] in addresses:
-                    logged[(item["fields"]["device"], item["fields"]["seq"])] += 1
+            for device, first, digests in logged_runs(admin, start_height, addresses):
+                logged.update((device, first + i) for i in range(len(digests)))
             expected = {(a, s) for a in addresses for s in range(1, per_device + 1)}
             lost = len(expected - set(logged))
             duplicates = sum(n - 1 for n in logged.values())

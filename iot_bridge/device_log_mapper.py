@@ -1,10 +1,11 @@
-"""The built-in mapper: every accepted message becomes one entry of the device log contract (by digest).
+"""The built-in mapper: every accepted message is logged in the device log contract (by digest).
 
 Configure it as "iot_bridge.device_log_mapper:DeviceLogMapper". It refuses
 nothing itself: the contract refuses a (device, seq) logged before. It also
 merges (see iot_bridge.mapping.MergingMapper): a run of one device's messages
 with consecutive sequence numbers in one drain batch becomes one
-`log(device, first_seq, [digest, ...])` call of at most `max_merge` digests.
+`log(device, first_seq, [digest, ...])` call of at most `max_merge` digests, which the contract stores as one run
+record and one LoggedRun event (see docs/iot.md §7).
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import pytest
 
 from chain.sdk.operations import InvokeContract
 from chain.sdk import encode_args
-from iot_bridge.contract import CONTRACT_NAME
+from iot_bridge.contract import CONTRACT_NAME, check_run, logged_digests, logged_runs
 from iot_bridge.device_log_mapper import DeviceLogMapper
 from iot_bridge.devices import DeviceRegistry
 from iot_bridge.drain import Backoff, Drainer
@@ -79,21 +79,16 @@ def _drain_all(drainer: Drainer, outbox: Outbox, timeout_s: float = 120) -> None
 
 
 def _logged(chain: ChainStack, devices: set[str], from_height: int = 1) -> Counter[tuple[str, int]]:
-    """How many Logged events the chain holds per (device, seq) of these devices, checking each digest."""
-    counts: Counter[tuple[str, int]] = Counter()
-    for _, item in chain.admin.events(from_height, types=("event",), account=f"contract:{CONTRACT_NAME}"):
-        fields = item["fields"]
-        if item["topic"] == "Logged" and fields["device"] in devices:
-            counts[(fields["device"], fields["seq"])] += 1
-    return counts
+    """How many times the chain's LoggedRun events log each (device, seq) of these devices."""
+    return Counter({key: len(digests) for key, digests in logged_digests(chain.admin, from_height, devices).items()})
 
 
 def _assert_exactly_once(chain: ChainStack, outbox: Outbox, devices: set[str]) -> None:
     rows = [r for r in outbox.rows() if r.device in devices]
     assert rows and all(r.status == "committed" and r.height and r.tx_hash for r in rows)
-    counts = _logged(chain, devices)
-    assert set(counts) == {r.key for r in rows}
-    assert set(counts.values()) == {1}
+    digests = logged_digests(chain.admin, 1, devices)
+    assert set(digests) == {r.key for r in rows}
+    assert {r.key: digests[r.key] for r in rows} == {r.key: [r.digest] for r in rows}  # once, with its digest
 
 
 def test_drains_2000_messages_exactly_once(chain: ChainStack, registry: DeviceRegistry, outbox: Outbox) -> None:
@@ -109,7 +104,13 @@ def test_drains_2000_messages_exactly_once(chain: ChainStack, registry: DeviceRe
     assert drainer.stats["resubmitted"] == 0 and outbox.submitted() == []
     row = outbox.get(next(iter(fleet.keys)), 7)
     assert row is not None
-    assert chain.admin.contract_value(CONTRACT_NAME, "entries", (row.device, 7)) == row.digest  # proven
+    assert chain.admin.simulate(CONTRACT_NAME, "logged", row.device, 7)["value"] is True
+    assert chain.admin.simulate(CONTRACT_NAME, "logged", row.device, 501)["value"] is False
+    runs = [(first, digests) for device, first, digests in logged_runs(chain.admin, 1, {row.device})
+            if first <= 7 < first + len(digests)]
+    assert len(runs) == 1 and runs[0][1][7 - runs[0][0]] == row.digest
+    assert check_run(chain.admin, row.device, runs[0][0], runs[0][1])  # the run's hash, proven
+    assert not check_run(chain.admin, row.device, runs[0][0], runs[0][1][:-1] + [b"\x00" * 32])
 
 
 def test_gateway_outage_loses_and_doubles_nothing(chain: ChainStack, registry: DeviceRegistry, outbox: Outbox) -> None:
@@ -265,13 +266,13 @@ def test_merged_calls_log_each_event_once_and_isolate_a_refusal(chain: ChainStac
     assert status == {(d, s): ("refused" if (d, s) == (bad_device, 17) else "committed")
                       for d in fleet.keys for s in range(1, 41)}
     admin = chain.admin
+    digests = logged_digests(admin, 1, set(fleet.keys))
     for row in outbox.rows():
         if row.device in fleet.keys:
-            stored = admin.contract_value(CONTRACT_NAME, "entries", (row.device, row.seq))
-            assert stored == (b"\x05" * 32 if row.status == "refused" else row.digest)
+            assert digests[row.key] == [b"\x05" * 32 if row.status == "refused" else row.digest]
     for device in good_devices:
         info = admin.contract_value(CONTRACT_NAME, "devices", device)
-        assert info["count"] == 40 and info["last_seq"] == 40
+        assert info["count"] == 40 and info["last_seq"] == 40 and info["missing"] == []
     assert admin.contract_value(CONTRACT_NAME, "devices", bad_device)["count"] == 40  # 39 + the earlier entry
     counts = _logged(chain, set(fleet.keys))
     assert counts == Counter({(d, s): 1 for d in fleet.keys for s in range(1, 41)})
@@ -308,9 +309,8 @@ def test_pipelined_drain_keeps_exactly_once_and_each_devices_order(chain: ChainS
     assert drainer.in_flight == 0 and outbox.submitted() == []
     _assert_exactly_once(chain, outbox, set(fleet.keys))
     order: dict[str, list[int]] = {}
-    for _, item in chain.admin.events(start, types=("event",), account=f"contract:{CONTRACT_NAME}"):
-        if item["topic"] == "Logged" and item["fields"]["device"] in fleet.keys:
-            order.setdefault(item["fields"]["device"], []).append(item["fields"]["seq"])
+    for device, first, digests in logged_runs(chain.admin, start, set(fleet.keys)):
+        order.setdefault(device, []).extend(range(first, first + len(digests)))
     assert order == {device: list(range(1, 151)) for device in fleet.keys}
 
 

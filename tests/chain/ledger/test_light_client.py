@@ -41,7 +41,7 @@ def test_client_verifies_transaction_and_state_proofs(ledger) -> None:  # type: 
     absent = ledger.chain.prove_state(ns.data_entry_key("acct", "sku-404"))
     client.verify_state(absent.height, absent.key, None, absent.proof)
     with pytest.raises(ProofError):
-        client.verify_state(sp.height, key, sp.value[:-1] + b"!", wire)
+        client.verify_state(sp.height, key, sp.value[:-1] + bytes([sp.value[-1] ^ 1]), wire)  # one bit changed
     with pytest.raises(ProofError):
         client.verify_state(absent.height, absent.key, b"forged", absent.proof)
     with pytest.raises(ProofError):

@@ -8,7 +8,7 @@ Mid-stream one fault is injected:
   2. restart the broker (SIGTERM, start again on the same persistence file and port);
   3. stop the gateway for 30 s and start it again on the same port.
 Afterwards every event the devices published is on chain exactly once (device_log storage read with state proofs,
-and the contract's Logged events per (device, seq) with the digest of the exact bytes published), and the outbox
+and the contract's LoggedRun events expanded per (device, seq) with the digest of the exact bytes published), and the outbox
 holds every event as committed, none refused.
 """
 from __future__ import annotations

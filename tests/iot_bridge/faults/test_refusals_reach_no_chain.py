@@ -20,6 +20,7 @@ import pytest
 
 from chain.sdk import PrivateKey
 from iot_bridge.config import parse_config
+from iot_bridge.contract import logged_runs
 from iot_bridge.message import DeviceMessage, Reading, sign_message
 from iot_bridge.mqtt import make_client
 from iot_bridge.service import BridgeService
@@ -130,11 +131,11 @@ def _run_cases(stack: ChainStack, tmp: Path, host: str, port: int, prefix: str,
         bridge.stop()
     on_chain = stack.admin.contract_value("device_log", "devices", good_address)
     assert on_chain is not None and on_chain["count"] == 1 and on_chain["last_seq"] == 1, on_chain
+    assert on_chain["missing"] == [], on_chain
     for address in (stranger_address, revoked_address):
         assert stack.admin.contract_value("device_log", "devices", address) is None
-    logged = [item["fields"] for _, item in stack.admin.events(height, types=("event",), account="contract:device_log")
-              if item.get("topic") == "Logged"]
-    assert [(f["device"], int(f["seq"])) for f in logged] == [(good_address, 1)], logged
+    logged = [(device, first, len(digests)) for device, first, digests in logged_runs(stack.admin, height)]
+    assert logged == [(good_address, 1, 1)], logged
 
 
 def test_refusals_on_the_machine_broker_reach_no_chain(stack: ChainStack, system_broker: tuple[str, int],
