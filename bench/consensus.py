@@ -44,7 +44,7 @@ class Network:
 
     def __init__(self, directory: Path, nodes: int, suite: str) -> None:
         password = b"bench"
-        init_network(directory, nodes=nodes, suite=suite, base_port=30_000 + (os.getpid() % 300) * 50,
+        init_network(directory, nodes=nodes, suite=suite, base_port=20_000 + (os.getpid() % 240) * 50,
                      password=password, scrypt_n=2**10)
         self.directory = directory
         self.homes = node_directories(directory)

@@ -37,11 +37,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _free_port() -> int:
-    import socket
+    """A free loopback port below the kernel's ephemeral range (a port from bind(0) can be taken by a client socket
+    before the gateway binds it)."""
+    from iot_bridge.local_broker import random_loopback_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return random_loopback_port()
 
 
 def start_gateway(net: Network, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
