@@ -32,12 +32,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 @click.pass_obj
 def check_config(config_path: Path | None, show: bool) -> None:
     """Validate the config file, overrides and the files/env variables it names; exit 2 on the first problem."""
-    cfg = _load(config_path)
-    try:
-        check_files(cfg)
-    except ConfigError as exc:
-        click.echo(f"error: {exc} [config]", err=True)
-        sys.exit(2)
+    cfg = _checked(config_path)
     if show:
         click.echo(to_toml(cfg))
     else:
@@ -52,14 +47,20 @@ def run(config_path: Path | None) -> None:
     """Run the bridge until SIGTERM/SIGINT (graceful: received messages are stored and acknowledged first)."""
     from iot_bridge.service import BridgeService, configure_logging
 
+    cfg = _checked(config_path)
+    configure_logging(cfg.log.level, cfg.log.format)
+    BridgeService(cfg).run_forever()
+
+
+def _checked(config_path: Path | None) -> BridgeConfig:
+    """The configuration, with the files and env variables it names checked; exit 2 on the first problem."""
     cfg = _load(config_path)
     try:
         check_files(cfg)
     except ConfigError as exc:
         click.echo(f"error: {exc} [config]", err=True)
         sys.exit(2)
-    configure_logging(cfg.log.level, cfg.log.format)
-    BridgeService(cfg).run_forever()
+    return cfg
 
 
 def main() -> None:

@@ -187,6 +187,15 @@ class BridgeService:
                 f".{row.received_at % 1000:03d}Z"
             self.mqtt.dead_letter(code, reason, row.topic, row.raw, row.device, row.seq, received)
 
+    def wait_connected(self, timeout_s: float) -> bool:
+        """Whether, within timeout_s, the bridge has read the device registry and is connected to the broker."""
+        deadline = time.monotonic() + timeout_s
+        while self.mqtt is None or not self.mqtt.wait_connected(0.1):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop: MQTT (store and ack what arrived), drainer, HTTP, outbox."""
         if self.state == STOPPED:

@@ -131,11 +131,8 @@ def _drive(device: SimDevice, port: int, home: Path, bridge: BridgeService, time
     """Publish five readings (the fourth an excursion) and wait until the bridge has them on chain."""
     seqs = SequenceState(home / "sequences.json").reserve(device.address, 5)
     messages = sign_messages(device, list(seqs), "cold-chain", excursion_at=3)
-    deadline = time.monotonic() + timeout_s
-    while bridge.mqtt is None or not bridge.mqtt.wait_connected(0.2):  # it reads the device registry first
-        if time.monotonic() > deadline:
-            return f"the bridge did not connect to the broker: {bridge.error or 'no answer'}"
-        time.sleep(0.1)
+    if not bridge.wait_connected(timeout_s):  # it reads the device registry first
+        return f"the bridge did not connect to the broker: {bridge.error or 'no answer'}"
     publisher = DevicePublisher(device.org, device.address, port=port, client_id=f"demo-{device.address[:12]}")
     try:
         publisher.connect()

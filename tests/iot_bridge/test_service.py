@@ -44,7 +44,7 @@ def service(system_broker: tuple[str, int], tmp_path: Path, devices: list[SimDev
     svc = BridgeService(_config(tmp_path, *system_broker, prefix), env={}, devices=registry, drainer=None)
     svc.start()
     try:
-        assert wait_until(lambda: svc.mqtt is not None and svc.mqtt.connected, 10)
+        assert svc.wait_connected(10)
         yield svc
     finally:
         svc.stop()

@@ -17,7 +17,6 @@ from iot_bridge.devices import ACTIVE, Device, DeviceRegistry
 from iot_bridge.message import decode_message
 from iot_bridge.service import BridgeService
 from iot_bridge.simulator import SequenceState, SimDevice, cli, cold_chain_values, production_line_events, sign_messages
-from tests.iot_bridge.conftest import wait_until
 from tests.iot_bridge.test_mqtt import _clear_session
 
 PASSWORD = "device-pw"
@@ -73,7 +72,7 @@ def bridge(system_broker: tuple[str, int], tmp_path: Path, keys_dir: Path) -> It
     svc = BridgeService(cfg, env={}, devices=registry, drainer=None)
     svc.start()
     try:
-        assert wait_until(lambda: svc.mqtt is not None and svc.mqtt.connected, 10)
+        assert svc.wait_connected(10)
         yield svc
     finally:
         svc.stop()

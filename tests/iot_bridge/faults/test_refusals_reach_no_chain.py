@@ -70,9 +70,7 @@ def _bridge(stack: ChainStack, tmp: Path, host: str, port: int, prefix: str,
     }, tmp, env)
     service = BridgeService(config, env=env)
     service.start()
-    deadline = time.monotonic() + 30
-    while service.mqtt is None or not service.mqtt.wait_connected(0.2):
-        assert time.monotonic() < deadline, f"the bridge did not connect: {service.error}"
+    assert service.wait_connected(30), f"the bridge did not connect: {service.error}"
     return service
 
 
