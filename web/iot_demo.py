@@ -21,7 +21,7 @@ from typing import Callable
 
 from apps.traceability.epcis import event_from_fields, to_document
 from apps.traceability.service import TraceService
-from apps.traceability.identifiers import Gln
+from apps.traceability.identifiers import Gln, Gtin, Sgtin, sgtin_epc_uri
 from apps.traceability.store import Code, Item
 from chain.sdk import Client, PrivateKey, load_key, save_key
 from chain.sdk.onboarding import register_device
@@ -112,7 +112,7 @@ def _pallet_on_truck(service: TraceService, brand: str, carrier: str, tea: str) 
     items = service.store.codes(tea, "L2611", limit=6, offset=6)
     if service.store.get(Item, f"sgtin:{tea}.{items[0].serial}") is not None:
         return items[0]
-    epcs = [f"urn:epc:id:sgtin:{c.gtin[1:8]}.{c.gtin[0]}{c.gtin[8:13]}.{c.serial}" for c in items]
+    epcs = [sgtin_epc_uri(Sgtin(Gtin.parse(c.gtin), c.serial), 7) for c in items]
     now = datetime.now(timezone.utc).replace(microsecond=0)
     service.capture(brand, to_document([
         event_from_fields("ObjectEvent", action="ADD", event_time=now, epcs=epcs, biz_step="commissioning"),

@@ -18,7 +18,7 @@ import requests
 
 from apps.traceability.consumer import ScanCommitter
 from apps.traceability.epcis import SensorReading, event_from_fields, to_document
-from apps.traceability.identifiers import Gln
+from apps.traceability.identifiers import Gln, Gtin, Sgtin, sgtin_epc_uri
 from apps.traceability.service import Party, TraceConfig, TraceService
 from apps.traceability.store import Batch, Code, Product, TraceStore
 from apps.traceability.web import TraceUser
@@ -175,7 +175,7 @@ def _record_histories(service: TraceService) -> None:
 
 def _sgtin(code: Code) -> str:
     """The EPC URI of a demo item (company prefix length 7)."""
-    return f"urn:epc:id:sgtin:{code.gtin[1:8]}.{code.gtin[0]}{code.gtin[8:13]}.{code.serial}"
+    return sgtin_epc_uri(Sgtin(Gtin.parse(code.gtin), code.serial), 7)
 
 
 __all__: Sequence[str] = ("trace_front_end", "build_service", "seed")

@@ -88,9 +88,10 @@ class TraceMapper:
 
     def map_batch(self, events: Sequence[MappedInput]) -> list[Invocation | BridgeError]:
         """One `record` invocation per message, or the reason it cannot be anchored."""
-        return [self._map(item) for item in events]
+        assignments: dict[str, DeviceAssignment | None] = {}  # one read-model query per device per batch
+        return [self._map(item, assignments) for item in events]
 
-    def _map(self, item: MappedInput) -> Invocation | BridgeError:
+    def _map(self, item: MappedInput, assignments: dict[str, DeviceAssignment | None]) -> Invocation | BridgeError:
         message, org = item.message, item.device.organisation
         try:
             alert = ""
@@ -98,7 +99,9 @@ class TraceMapper:
                 body: Mapping[str, Any] = message.event
             else:
                 assert message.reading is not None
-                assignment = self.service.device_assignment(message.device)
+                if message.device not in assignments:
+                    assignments[message.device] = self.service.device_assignment(message.device)
+                assignment = assignments[message.device]
                 if assignment is None:
                     raise TraceError(f"device {message.device} is not assigned to a shipment", "device")
                 if assignment.org != org:

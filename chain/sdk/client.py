@@ -268,28 +268,31 @@ class Client:
     def users(self, participant: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Registered users and devices (address, participant, roles, state), one organisation's or all, at most `limit`."""
         found: list[dict[str, Any]] = []
-        after = None
-        while len(found) < limit:
-            query: dict[str, Any] = {"limit": 1000} if after is None else {"limit": 1000, "after": after}
-            page = self._request("GET", self._ledger_path("/users"), params=query)
-            found += [u for u in page["items"] if participant is None or u["participant"] == participant]
-            after = page["next"]
-            if after is None:
+        for page in self._pages("/users"):
+            found += [u for u in page if participant is None or u["participant"] == participant]
+            if len(found) >= limit:
                 break
         return found[:limit]
 
     def revocations(self, limit: int = 1_000_000) -> list[dict[str, Any]]:
         """The certificate revocation list: issuer_fingerprint and serial (hex), reason, height; at most `limit`."""
         found: list[dict[str, Any]] = []
-        after = None
-        while len(found) < limit:
-            query: dict[str, Any] = {"limit": 1000} if after is None else {"limit": 1000, "after": after}
-            page = self._request("GET", self._ledger_path("/certificates/revoked"), params=query)
-            found += page["items"]
-            after = page["next"]
-            if after is None:
+        for page in self._pages("/certificates/revoked"):
+            found += page
+            if len(found) >= limit:
                 break
         return found[:limit]
+
+    def _pages(self, path: str) -> Iterator[list[dict[str, Any]]]:
+        """The items of a paged ledger listing, a page (up to 1,000) at a time, following its `next` cursor."""
+        after = None
+        while True:
+            query: dict[str, Any] = {"limit": 1000} if after is None else {"limit": 1000, "after": after}
+            page = self._request("GET", self._ledger_path(path), params=query)
+            yield page["items"]
+            after = page["next"]
+            if after is None:
+                return
 
     def participant(self, name: str) -> dict[str, Any]:
         """A member organisation and its CA certificate."""

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -166,3 +167,19 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+@contextmanager
+def running_bridge(cfg: Any, registry: Any, broker: tuple[str, int]) -> Iterator[Any]:
+    """A BridgeService with no drainer over a given device registry, connected; its broker session cleared after."""
+    from iot_bridge.service import BridgeService
+    from tests.iot_bridge.test_mqtt import _clear_session
+
+    svc = BridgeService(cfg, env={}, devices=registry, drainer=None)
+    svc.start()
+    try:
+        assert svc.wait_connected(10), svc.error
+        yield svc
+    finally:
+        svc.stop()
+        _clear_session(*broker, cfg.broker.client_id)

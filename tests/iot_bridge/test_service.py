@@ -16,7 +16,7 @@ from iot_bridge.config import BridgeConfig, load_config, parse_config
 from iot_bridge.devices import ACTIVE, Device, DeviceRegistry
 from iot_bridge.service import BridgeService
 from iot_bridge.simulator import DevicePublisher, SimDevice, publish_presigned, sign_messages
-from tests.iot_bridge.conftest import wait_until
+from tests.iot_bridge.conftest import running_bridge, wait_until
 
 ORG = "org1"
 
@@ -41,16 +41,8 @@ def service(system_broker: tuple[str, int], tmp_path: Path, devices: list[SimDev
     prefix = "s" + uuid.uuid4().hex[:10]
     registry = DeviceRegistry.static(
         Device(d.address, ORG, ACTIVE, d.key.public_key(), ("device",)) for d in devices[:1])  # devices[1]: unknown
-    svc = BridgeService(_config(tmp_path, *system_broker, prefix), env={}, devices=registry, drainer=None)
-    svc.start()
-    try:
-        assert svc.wait_connected(10)
+    with running_bridge(_config(tmp_path, *system_broker, prefix), registry, system_broker) as svc:
         yield svc
-    finally:
-        svc.stop()
-        from tests.iot_bridge.test_mqtt import _clear_session
-
-        _clear_session(*system_broker, f"bridge-{prefix}")
 
 
 def test_signed_messages_reach_the_outbox_and_health_metrics_tell(service: BridgeService, devices: list[SimDevice],

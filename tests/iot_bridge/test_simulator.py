@@ -17,6 +17,7 @@ from iot_bridge.devices import ACTIVE, Device, DeviceRegistry
 from iot_bridge.message import decode_message
 from iot_bridge.service import BridgeService
 from iot_bridge.simulator import SequenceState, SimDevice, cli, cold_chain_values, production_line_events, sign_messages
+from tests.iot_bridge.conftest import running_bridge
 from tests.iot_bridge.test_mqtt import _clear_session
 
 PASSWORD = "device-pw"
@@ -69,14 +70,10 @@ def bridge(system_broker: tuple[str, int], tmp_path: Path, keys_dir: Path) -> It
     cfg = parse_config({"broker": {"host": system_broker[0], "port": system_broker[1], "client_id": f"bridge-{prefix}"},
                         "topics": {"prefix": prefix}, "outbox": {"path": str(tmp_path / "outbox.sqlite")},
                         "http": {"listen": "127.0.0.1:0"}}, tmp_path, {})
-    svc = BridgeService(cfg, env={}, devices=registry, drainer=None)
-    svc.start()
     try:
-        assert svc.wait_connected(10)
-        yield svc
+        with running_bridge(cfg, registry, system_broker) as svc:
+            yield svc
     finally:
-        svc.stop()
-        _clear_session(*system_broker, f"bridge-{prefix}")
         for f in keys_dir.glob("*.key"):
             _clear_session(*system_broker, f"sim-{f.stem}")
 

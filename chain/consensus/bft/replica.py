@@ -91,13 +91,13 @@ class Replica:
         record = storage.load_round()
         self.safety = record.safety if record else SafetyState(committee.epoch, 0, 0)
         self.last_tc: TimeoutCert | None = record.last_tc if record else None
-        self._restored: list[Block] = sorted((b for b in storage.load_blocks()
-                                              if b.epoch == committee.epoch and b.height > self.tree.committed.height),
-                                             key=lambda b: (b.height, b.round))
-        for block in self._restored:  # only those whose chain down to the tip is whole, as the tree requires
-            if self.tree.get(block.parent) is not None:
+        self._restored: list[Block] = []  # kept blocks put back, in height order
+        for block in sorted((b for b in storage.load_blocks()
+                             if b.epoch == committee.epoch and b.height > self.tree.committed.height),
+                            key=lambda b: (b.height, b.round)):
+            if self.tree.get(block.parent) is not None:  # only those whose chain down to the tip is whole
                 self.tree.add(block)
-        self._restored = [b for b in self._restored if self.tree.get(b.id(digest)) is not None]
+                self._restored.append(block)
         self._restored_qc = record.high_qc if record else None
         self.round = 0
         self._deadline = 0
