@@ -5,9 +5,10 @@ python -m bench.consensus [--suite classic|sm] [--nodes 4] [--seconds 60] [--rat
 
 1. `chain net init` + `chain net up` a fresh n-validator network (temporary directory).
 2. Register --signers users with a writer role; pre-sign every transaction (signing is the clients' cost).
-3. Offer transactions at a fixed rate (open loop: submissions never wait for commits), spread over all
-   nodes, for --seconds; a watcher fetches every new block from node 0 and notes when each transaction
-   was first seen committed.
+3. Offer transactions at a fixed rate (open loop: submissions never wait for commits), one submitting
+   thread per node with an equal share, for --seconds; a watcher follows node 0's commits (the `outcomes`
+   call: hashes and result codes, not whole blocks, so the load generator leaves the cores to the
+   validators) and notes when each transaction was first seen committed.
 4. Print JSON lines: committed tx/s over the window, commit latency p50/p99 (submit -> seen committed).
 
 With --find-peak it first offers far more than the network can take to measure the peak, then
@@ -98,62 +99,112 @@ def _signers(net: Network, count: int) -> list[object]:
     return [m.key for m in members]
 
 
+def committed_after(client: NodeClient, height: int, top: int) -> tuple[int, list[tuple[bytes, int]]]:
+    """(new height, [(tx_hash, code)]) of the blocks after `height` up to `top` (at most 100 blocks per call)."""
+    found: list[tuple[bytes, int]] = []
+    for h, outcomes in client.call("outcomes", ledger=LEDGER, first=height + 1, last=top):
+        found.extend((tx_hash, code) for tx_hash, code in outcomes)
+        height = h
+    return height, found
+
+
 class Watcher(threading.Thread):
-    """Follows node 0's blocks and records when each transaction hash was first seen committed."""
+    """Follows node 0's commits (`outcomes`: hashes and codes, not whole blocks) and notes when each was first seen."""
 
     def __init__(self, net: Network, start_height: int) -> None:
         super().__init__(daemon=True)
         self.net = net
         self.next = start_height + 1
         self.seen: dict[bytes, float] = {}
+        self.failed = 0
         self.stop_flag = threading.Event()
 
     def run(self) -> None:
         with self.net.client(0) as c:
             while not self.stop_flag.is_set():
-                height = int(c.status(LEDGER)["height"])
+                height = int(c.call("wait_height", ledger=LEDGER, height=self.next, timeout_ms=200)["height"])
                 if height < self.next:
-                    time.sleep(0.01)
                     continue
                 now = time.monotonic()
-                for h in range(self.next, height + 1):
-                    for raw in c.call("block", ledger=LEDGER, height=h)["transactions"]:
-                        self.seen.setdefault(Transaction.decode(self.net.suite, raw, 1 << 20).hash, now)
-                self.next = height + 1
+                reached, outcomes = committed_after(c, self.next - 1, height)
+                for tx_hash, code in outcomes:
+                    self.failed += code != 0
+                    self.seen.setdefault(tx_hash, now)
+                self.next = reached + 1
+
+
+class Submitter(threading.Thread):
+    """Offers one node its share of the load on a fixed schedule (open loop: never waits for commits)."""
+
+    def __init__(self, net: Network, node: int, txs: list[tuple[bytes, bytes]], rate: float, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.net, self.node, self.txs, self.rate, self.seconds = net, node, txs, rate, seconds
+        self.submitted: dict[bytes, float] = {}
+        self.reasons: Counter[str] = Counter()
+        self.start_at = 0.0
+
+    def run(self) -> None:
+        tick = 0.05
+        index = 0
+        with self.net.client(self.node) as client:
+            n = 0
+            while time.monotonic() - self.start_at < self.seconds and index < len(self.txs):
+                n += 1
+                due = min(len(self.txs), round(self.rate * n * tick))  # cumulative: no rounding loss per tick
+                chunk = self.txs[index:due]
+                index = max(index, due)
+                if chunk:
+                    self._submit(client, chunk)
+                pause = self.start_at + n * tick - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+
+    def _submit(self, client: NodeClient, chunk: list[tuple[bytes, bytes]]) -> None:
+        sent_at = time.monotonic()
+        verdicts = client.call("submit", ledger=LEDGER, transactions=[raw for _, raw in chunk])
+        for (tx_hash, _), verdict in zip(chunk, verdicts):
+            if verdict["accepted"]:
+                self.submitted[tx_hash] = sent_at
+            else:
+                self.reasons[verdict.get("refusal") or verdict["code_name"]] += 1
+
+
+def validators_cpu_seconds(net: Network) -> float:
+    """CPU seconds used so far by the network's processes (the nodes and their signature-check workers)."""
+    marker = str(net.directory).encode()
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker not in (proc / "cmdline").read_bytes():
+                continue
+            fields = (proc / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended meanwhile
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick
 
 
 def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> dict[str, float]:
-    """Open-loop load at `rate` tx/s for `seconds`; returns committed tx/s and latency percentiles."""
+    """Open-loop load at `rate` tx/s for `seconds`, one submitting thread per node; committed tx/s and latencies."""
     watcher = Watcher(net, net.height())
     watcher.start()
     log(f"offering {rate:.0f} tx/s for {seconds:.0f} s")
-    clients = [net.client(i) for i in range(len(net.configs))]
-    submitted: dict[bytes, float] = {}
-    submitted_to: dict[bytes, int] = {}
-    reasons: Counter[str] = Counter()
-    refused = 0
-    tick = 0.05
-    per_tick = max(1, int(rate * tick))
+    nodes = len(net.configs)
+    encoded = [(tx.hash, tx.encode()) for tx in txs]
+    submitters = [Submitter(net, i, encoded[i::nodes], rate / nodes, seconds) for i in range(nodes)]
+    cpu_before, own_before = validators_cpu_seconds(net), time.process_time()
     start = time.monotonic()
-    index = 0
-    n = 0
-    while time.monotonic() - start < seconds and index < len(txs):
-        chunk = txs[index:index + per_tick]
-        index += len(chunk)
-        client = clients[n % len(clients)]
-        n += 1
-        sent_at = time.monotonic()
-        for tx, verdict in zip(chunk, client.submit(LEDGER, chunk)):
-            if verdict["accepted"]:
-                submitted[tx.hash] = sent_at
-                submitted_to[tx.hash] = n % len(clients)
-            else:
-                refused += 1
-                reasons[verdict.get("refusal") or verdict["code_name"]] += 1
-        pause = start + n * tick - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
+    for s in submitters:
+        s.start_at = start
+        s.start()
+    for s in submitters:
+        s.join()
     window = time.monotonic() - start
+    submitted = {h: t for s in submitters for h, t in s.submitted.items()}
+    reasons = sum((s.reasons for s in submitters), Counter())
     # Drain: everything accepted must commit (a backlog must not spill into the next run); give up
     # only when nothing new has been committed for 30 s.
     last_seen, last_change = -1, time.monotonic()
@@ -163,22 +214,28 @@ def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> 
         time.sleep(0.2)
     watcher.stop_flag.set()
     watcher.join(10)
+    cpu = validators_cpu_seconds(net) - cpu_before
+    own_cpu = time.process_time() - own_before
     lost = [h for h in submitted if h not in watcher.seen]
     for h in lost[:5]:
-        outcome = clients[submitted_to[h]].call("outcome", ledger=LEDGER, tx_hash=h)
-        log(f"lost {h.hex()[:16]} (sent to node {submitted_to[h]}): {outcome}")
+        owner = next(i for i, s in enumerate(submitters) if h in s.submitted)
+        with net.client(owner) as c:
+            log(f"lost {h.hex()[:16]} (sent to node {owner}): {c.call('outcome', ledger=LEDGER, tx_hash=h)}")
     if reasons:
         log(f"refusals: {dict(reasons)}")
-    for c in clients:
-        c.close()
     in_window = [h for h, t in watcher.seen.items() if h in submitted and t - start <= window]
     latencies = sorted(watcher.seen[h] - submitted[h] for h in submitted if h in watcher.seen)
+    refused = sum(reasons.values())
     if not latencies:
         return {"committed_per_s": 0.0, "offered_per_s": len(submitted) / window, "refused": refused}
     return {
         "committed_per_s": len(in_window) / window,
         "offered_per_s": len(submitted) / window,
         "refused": refused,
+        "failed_in_execution": watcher.failed,
+        # CPU per committed transaction, all validators together: comparable between runs on a busy machine
+        "validators_cpu_us_per_tx": 1e6 * cpu / max(1, len(watcher.seen)),
+        "load_generator_cpu_us_per_tx": 1e6 * own_cpu / max(1, len(watcher.seen)),
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "lost": len(submitted) - len(latencies),

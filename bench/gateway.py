@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.consensus import LEDGER, Network, _signers
+from bench.consensus import LEDGER, Network, _signers, committed_after
 from bench.report import emit, log
 from chain.ledger.operations import WriteKV
 from chain.ledger.transaction import Transaction
@@ -107,14 +107,11 @@ def submit_load(net: Network, url: str, txs: list[Transaction], per_request: int
     deadline = time.monotonic() + 120
     with net.client(0) as c:
         while seen < accepted and time.monotonic() < deadline:
-            top = int(c.status(LEDGER)["height"])
-            for h in range(height + 1, top + 1):
-                for raw in c.call("block", ledger=LEDGER, height=h)["transactions"]:
-                    if Transaction.decode(net.suite, raw, 1 << 20).hash in wanted:
-                        seen += 1
+            top = int(c.call("wait_height", ledger=LEDGER, height=height + 1, timeout_ms=200)["height"])
+            if top > height:
+                height, outcomes = committed_after(c, height, top)
+                seen += sum(1 for tx_hash, _ in outcomes if tx_hash in wanted)
                 last_commit = time.monotonic()
-            height = top
-            time.sleep(0.05)
     elapsed = last_commit - started
     return {"offered": len(txs), "accepted": accepted, "committed": seen, "post_seconds": round(posted, 2),
             "seconds": round(elapsed, 2), "committed_per_s": round(seen / elapsed, 1)}

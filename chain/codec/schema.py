@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from chain.codec.decoder import decode
-from chain.codec.encoder import encode
+from chain.codec.encoder import _head, encode
 from chain.codec.errors import DecodeError, EncodeError, ErrorCode
 from chain.codec.limits import MAX_DEPTH, MAX_ITEMS, MAX_SIZE
 from chain.codec.model import NINT_MIN, UINT_MAX, Value
@@ -207,6 +207,8 @@ class _Dataclass(_Converter):
         # Per field, the exact type that needs no conversion (bytes/str/bool), checked inline.
         self.inline: tuple[type | None, ...] = ()
         self.positional = True
+        # (name, exact type, nullable) per field when every field is a scalar: see _encode_flat.
+        self.flat: tuple[tuple[str, type, bool], ...] | None = None
 
     def resolve(self) -> None:
         """Resolve field names and converters (once)."""
@@ -215,6 +217,7 @@ class _Dataclass(_Converter):
         self.converters = tuple(converter for _, converter in plan)
         self.inline = tuple(c.tp if type(c) is _Exact and c.tp is not int else None for c in self.converters)
         self.positional = not any(field.kw_only for field in dataclasses.fields(self.cls))
+        self.flat = _flat_fields(self.names, self.converters)
         self.resolved = True
 
     def dump(self, value: object) -> Value:
@@ -255,6 +258,62 @@ class _Dataclass(_Converter):
             return self.cls(**dict(zip(self.names, args)))
         except (TypeError, ValueError) as exc:
             raise _Mismatch(f"{self.cls.__name__} rejected the fields: {exc}") from None
+
+
+def _scalar_type(converter: _Converter) -> type | None:
+    """The exact Python type of a scalar converter (int, bool, str, bytes or an IntEnum), else None."""
+    if type(converter) is _Exact or type(converter) is _IntEnum:
+        return converter.tp  # type: ignore[attr-defined, no-any-return]
+    return None
+
+
+def _flat_fields(names: tuple[str, ...], converters: tuple[_Converter, ...]) -> tuple[tuple[str, type, bool], ...] | None:
+    """(name, exact type, nullable) per field if every field is a scalar or an optional scalar, else None."""
+    fields = []
+    for name, converter in zip(names, converters):
+        nullable = type(converter) is _Optional
+        tp = _scalar_type(converter.inner if nullable else converter)  # type: ignore[attr-defined]
+        if tp is None:
+            return None
+        fields.append((name, tp, nullable))
+    return tuple(fields)
+
+
+def _encode_flat(obj: object, fields: tuple[tuple[str, type, bool], ...]) -> bytes | None:
+    """The CBOR array of a record of scalar fields, written directly; None if a value is off the
+    common path (wrong type, int out of range, unencodable text, too large): the generic path then
+    encodes it or raises its precise error. Equal to encode(to_value(obj)) whenever it returns bytes."""
+    out = bytearray()
+    _head(out, 0x80, len(fields))
+    for name, tp, nullable in fields:
+        value = getattr(obj, name)
+        t = type(value)
+        if t is not tp:
+            if value is None and nullable:
+                out.append(0xF6)
+                continue
+            return None
+        if t is bytes:
+            _head(out, 0x40, len(value))
+            out += value
+        elif t is str:
+            try:
+                data = value.encode("utf-8")
+            except UnicodeEncodeError:
+                return None
+            _head(out, 0x60, len(data))
+            out += data
+        elif t is bool:
+            out.append(0xF5 if value else 0xF4)
+        else:  # int or an IntEnum member, carried as its integer value
+            number = int(value)
+            if 0 <= number <= UINT_MAX:
+                _head(out, 0x00, number)
+            elif NINT_MIN <= number < 0:
+                _head(out, 0x20, -1 - number)
+            else:
+                return None
+    return bytes(out) if len(out) <= MAX_SIZE else None
 
 
 def _converter(tp: object, where: str) -> _Converter:
@@ -333,6 +392,13 @@ def from_value(cls: type[T], value: object) -> T:
 
 def to_cbor(obj: object) -> bytes:
     """Encode a frozen dataclass instance as a deterministic CBOR array of its fields."""
+    root = _root(type(obj))
+    if not root.resolved:
+        root.resolve()
+    if root.flat is not None:
+        encoded = _encode_flat(obj, root.flat)
+        if encoded is not None:
+            return encoded
     return encode(to_value(obj))
 
 

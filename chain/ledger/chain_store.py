@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import cbor2
 
@@ -246,6 +246,13 @@ class ChainStore:
         if not isinstance(value, list):
             raise StoreCorruption(f"receipts at height {height} are malformed")
         return value
+
+    def outcomes(self, height: int) -> list[list[Any]]:
+        """[tx_hash, result code] of each transaction of a committed block, without converting whole receipts."""
+        values = self._receipt_values(height)
+        if not all(isinstance(r, list) and len(r) > 3 for r in values):
+            raise StoreCorruption(f"receipts at height {height} are malformed")
+        return [[r[0], r[3]] for r in values]
 
     def locate(self, tx_hash: bytes) -> tuple[int, int] | None:
         """(height, index) of a committed transaction."""
@@ -489,6 +496,7 @@ class ChainStore:
         if proposal.entries:
             records[ENTRIES + _h(header.height)] = encode(proposal.entries, max_size=MAX_BLOCK_RECORD)
         self._write(self.kv, records)
+        self.state.committed(proposal.records)
 
     @classmethod
     def restore(cls, kv: KVStore, suite_name: str, ledger_id: bytes, header: BlockHeader,
@@ -532,7 +540,7 @@ class ChainStore:
 
     @staticmethod
     def _write(kv: KVStore, records: dict[bytes, bytes | None]) -> None:
-        puts = {k: v for k, v in records.items() if v is not None}
         deletes = [k for k, v in records.items() if v is None]
-        kv.apply(puts, deletes, sync=True)
+        puts = {k: v for k, v in records.items() if v is not None} if deletes else records
+        kv.apply(puts, deletes, sync=True)  # type: ignore[arg-type]
 

@@ -53,6 +53,23 @@ def _text(value: str) -> bytes:
     return len(raw).to_bytes(2, "big") + raw
 
 
+_NAMES: dict[str, bytes] = {}
+_NAMES_LIMIT = 4096
+_NAME_CHARS = 128  # longer strings are not valid names: encoded, never memoised
+
+
+def _name(value: str) -> bytes:
+    """_text of a name (account, role, participant, contract), memoised: the same few names recur in every transaction."""
+    raw = _NAMES.get(value)
+    if raw is None:
+        raw = _text(value)
+        if len(value) <= _NAME_CHARS:
+            if len(_NAMES) >= _NAMES_LIMIT:
+                _NAMES.clear()
+            _NAMES[value] = raw
+    return raw
+
+
 def settings_key() -> bytes:
     """The ledger settings record."""
     return _SETTINGS
@@ -60,7 +77,7 @@ def settings_key() -> bytes:
 
 def participant_key(name: str) -> bytes:
     """A member organisation."""
-    return _PARTICIPANT + _text(name)
+    return _PARTICIPANT + _name(name)
 
 
 def node_key(address: bytes) -> bytes:
@@ -75,17 +92,17 @@ def user_key(address: bytes) -> bytes:
 
 def role_key(name: str) -> bytes:
     """A role."""
-    return _ROLE + _text(name)
+    return _ROLE + _name(name)
 
 
 def data_account_key(name: str) -> bytes:
     """A data account header."""
-    return _DATA_ACCOUNT + _text(name)
+    return _DATA_ACCOUNT + _name(name)
 
 
 def data_entry_key(account: str, key: str) -> bytes:
     """One key of a data account."""
-    return _DATA_ENTRY + _text(account) + _text(key)
+    return _DATA_ENTRY + _name(account) + _text(key)
 
 
 def parse_data_entry_key(state_key: bytes) -> tuple[str, str]:
@@ -106,12 +123,12 @@ def parse_data_entry_key(state_key: bytes) -> tuple[str, str]:
 
 def contract_key(name: str) -> bytes:
     """A contract account."""
-    return _CONTRACT + _text(name)
+    return _CONTRACT + _name(name)
 
 
 def event_account_key(name: str) -> bytes:
     """An event account header (topics and their sequence numbers)."""
-    return _EVENT_ACCOUNT + _text(name)
+    return _EVENT_ACCOUNT + _name(name)
 
 
 def event_key(account: str, topic: str, sequence: int) -> bytes:
@@ -127,6 +144,11 @@ def trusted_roots_key() -> bytes:
 def revoked_certificate_key(issuer_fingerprint: bytes, serial: bytes) -> bytes:
     """A revoked certificate, by issuer fingerprint and 20-byte serial."""
     return _REVOKED_CERTIFICATE + issuer_fingerprint + serial
+
+
+def revoked_certificates_prefix(issuer_fingerprint: bytes) -> bytes:
+    """The common prefix of the revoked certificates of one issuer."""
+    return _REVOKED_CERTIFICATE + issuer_fingerprint
 
 
 def event_topic_key(account: str, topic: str) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Protocol
 
-from chain.ledger.smt import SparseMerkleProof, SparseMerkleTree
+from chain.ledger.smt import SparseMerkleProof, SparseMerkleTree, TreeUpdate
 from chain.ledger.smt.hashing import Hasher
 
 LATEST = b"L"
@@ -18,6 +18,7 @@ VERSIONS = b"V"
 TREE = b"S"
 _LIVE = b"\x01"
 _DELETED = b"\x00"
+_STAGED_KEPT = 3  # staged blocks that may still be committed (several proposals at one height)
 
 
 class KVReader(Protocol):
@@ -59,6 +60,7 @@ class StateStore:
         self.kv = kv
         self.hasher = hasher
         self.tree = SparseMerkleTree(_TreeReader(kv), hasher)
+        self._staged: list[tuple[dict[bytes, bytes | None], TreeUpdate]] = []  # see committed()
 
     def get(self, state_key: bytes) -> bytes | None:
         """The latest committed value."""
@@ -115,7 +117,8 @@ class StateStore:
 
     def stage(self, base_height: int | None, height: int, writes: dict[bytes, bytes | None]) -> tuple[bytes, dict[bytes, bytes | None]]:
         """New state root and the KV records (None = delete) that commit `writes` at height."""
-        changes = {self.hasher(k): (None if v is None else self.hasher(v)) for k, v in writes.items()}
+        hasher = self.hasher
+        changes = {hasher(k): (None if v is None else hasher(v)) for k, v in writes.items()}
         update = self.tree.update(base_height, height, changes)
         records: dict[bytes, bytes | None] = {TREE + k: v for k, v in update.writes.items()}
         suffix = height.to_bytes(8, "big")
@@ -123,4 +126,15 @@ class StateStore:
             value = writes[key]
             records[_history_prefix(key) + suffix] = _DELETED if value is None else _LIVE + value
             records[LATEST + key] = value
+        del self._staged[:-_STAGED_KEPT]
+        self._staged.append((records, update))
         return update.root_hash, records
+
+    def committed(self, records: dict[bytes, bytes | None]) -> None:
+        """Tell the store that records `stage` returned are committed: the tree caches the records it wrote,
+        which the next block's update reads. Records of any other origin are ignored."""
+        for i, (staged, update) in enumerate(self._staged):
+            if staged is records:
+                self.tree.remember(update)
+                del self._staged[: i + 1]
+                return

@@ -33,6 +33,14 @@ def _param(params: dict[str, Any], name: str, kind: type | tuple[type, ...], opt
     return value
 
 
+def _height_range(params: dict[str, Any]) -> tuple[int, int]:
+    """The `first`..`last` heights of a ranged request."""
+    first, last = _param(params, "first", int), _param(params, "last", int)
+    if first < 0 or last < first:
+        raise RequestError("invalid_argument", "'first' and 'last' must satisfy 0 <= first <= last")
+    return first, last
+
+
 class NodeServer:
     """Serves the client protocol for a set of ledger services."""
 
@@ -43,7 +51,7 @@ class NodeServer:
         self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "status": self._status, "submit": self._submit, "wait": self._wait, "outcome": self._outcome,
             "block": self._block, "transaction": self._transaction, "state": self._state, "history": self._history,
-            "validators": self._validators, "headers": self._headers, "snapshot": self._snapshot,
+            "validators": self._validators, "headers": self._headers, "outcomes": self._outcomes, "snapshot": self._snapshot,
             "snapshot_chunk": self._snapshot_chunk, "simulate": self._simulate, "contract": self._contract,
             "wait_height": self._wait_height, "scan": self._scan,
         }
@@ -89,11 +97,12 @@ class NodeServer:
         return self._ledger(params).validators()
 
     async def _headers(self, params: dict[str, Any]) -> Any:
-        svc = self._ledger(params)
-        first, last = _param(params, "first", int), _param(params, "last", int)
-        if first < 0 or last < first:
-            raise RequestError("invalid_argument", "'first' and 'last' must satisfy 0 <= first <= last")
-        return svc.headers(first, last)
+        first, last = _height_range(params)
+        return self._ledger(params).headers(first, last)
+
+    async def _outcomes(self, params: dict[str, Any]) -> Any:
+        first, last = _height_range(params)
+        return self._ledger(params).outcomes(first, last)
 
     async def _scan(self, params: dict[str, Any]) -> Any:
         prefix = _param(params, "prefix", bytes)

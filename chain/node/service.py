@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _REJECTION_MEMORY = 100_000
 MAX_HEADERS = 1_000  # headers (with certificates) per answer
+MAX_OUTCOME_BLOCKS = 100  # blocks per `outcomes` answer
 # Accepted-but-not-yet-settled transactions, journaled in the ledger's own store so a
 # crash never drops what the node answered "accepted" (not ledger data: audits skip it).
 JOURNAL = b"P"
@@ -299,6 +300,11 @@ class LedgerService:
         """[header, certificate] of blocks first..last (at most MAX_HEADERS, clipped to the head): for light clients."""
         last = min(last, self.chain.height, first + MAX_HEADERS - 1)
         return [[self.chain.header(h).encode(), self.chain.certificate(h).encode()] for h in range(first, last + 1)]
+
+    def outcomes(self, first: int, last: int) -> list[list[Any]]:
+        """[height, [[tx_hash, code], ...]] of blocks first..last (at most MAX_OUTCOME_BLOCKS, clipped to the head)."""
+        last = min(last, self.chain.height, first + MAX_OUTCOME_BLOCKS - 1)
+        return [[h, self.chain.outcomes(h)] for h in range(first, last + 1)]
 
     def history(self, key: bytes) -> list[list[Any]]:
         """Every (height, value) of a state key."""

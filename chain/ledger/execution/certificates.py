@@ -8,7 +8,7 @@ from chain.ledger import namespaces as ns
 from chain.ledger.errors import ExecutionFailure, ResultCode
 from chain.ledger.execution.context import EPOCH, TxContext
 from chain.ledger.execution.overlay import Overlay
-from chain.ledger.execution.records import load
+from chain.ledger.execution.records import decode_record, load
 from chain.ledger.model import CertificateFacts, EntityState, Participant, RevokedCertificate, TrustedRoots
 
 SERIAL_BYTES = 20
@@ -45,7 +45,9 @@ def fingerprint(ctx: TxContext, der: bytes) -> bytes:
 
 def is_revoked(state: Overlay, issuer_fingerprint: bytes, serial: bytes) -> bool:
     """True if the ledger records this certificate as revoked."""
-    return load(state, ns.revoked_certificate_key(issuer_fingerprint, serial), RevokedCertificate) is not None
+    prefix = ns.revoked_certificates_prefix(issuer_fingerprint)
+    raw = state.get_sparse(prefix + serial, prefix)
+    return raw is not None and decode_record(RevokedCertificate, raw) is not None
 
 
 def verify_member_certificate(

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from operator import attrgetter
 
 from chain.crypto import CryptoSuite
 from chain.ledger.model import LedgerSettings, UserRecord
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_address = attrgetter("address")
 
 
 def block_time(timestamp_ms: int) -> datetime:
@@ -43,6 +46,11 @@ class BlockContext:
         """Block time for certificate validity checks."""
         return block_time(self.timestamp_ms)
 
+    @cached_property
+    def signature_prefix(self) -> bytes:
+        """The 2-byte algorithm prefix every endorsement key of this ledger starts with."""
+        return self.suite.signature_algorithm.prefix
+
 
 @dataclass(frozen=True)
 class TxContext:
@@ -53,8 +61,8 @@ class TxContext:
     signers: tuple[UserRecord, ...]
     settings: LedgerSettings
     privileged: bool = False
+    #: Addresses of the endorsers (derived once: handlers ask several times per transaction).
+    signer_addresses: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def signer_addresses(self) -> tuple[bytes, ...]:
-        """Addresses of the endorsers."""
-        return tuple(s.address for s in self.signers)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "signer_addresses", tuple(map(_address, self.signers)))

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from chain.contracts import encode_value
 from chain.crypto import Address, Algorithm, CryptoError, PublicKey
@@ -55,8 +54,7 @@ HANDLERS: dict[type, Handler] = {
 }
 
 
-@dataclass(frozen=True)
-class TxOutcome:
+class TxOutcome(NamedTuple):
     """Either a receipt (the transaction enters the block) or a rejection (it does not)."""
 
     receipt: Receipt | None
@@ -80,11 +78,13 @@ def check_static(tx: Transaction, ledger_id: bytes, conf: LedgerSettings, block:
             f"expiry_height {tx.content.expiry_height} is more than {conf.max_tx_ttl_blocks} blocks ahead", ResultCode.MALFORMED
         )
     keys = [e.public_key for e in tx.endorsements]
-    if len(set(keys)) != len(keys):
+    if len(keys) > 1 and len(set(keys)) != len(keys):
         raise Rejection("the same key endorses twice", ResultCode.MALFORMED)
-    prefix = block.suite.signature_algorithm.prefix
-    if any(k[:2] != prefix for k in keys):
-        raise Rejection(f"every endorsement must use this ledger's {block.suite.signature_algorithm.name} keys", ResultCode.BAD_SIGNATURE)
+    prefix = block.signature_prefix
+    for key in keys:
+        if key[:2] != prefix:
+            raise Rejection(f"every endorsement must use this ledger's {block.suite.signature_algorithm.name} keys",
+                            ResultCode.BAD_SIGNATURE)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -156,10 +156,13 @@ def run_operations(block_state: Overlay, tx: Transaction, ctx: TxContext, index:
     """Execute the operations in a child overlay, merging it only on success."""
     tx_state = block_state.child()
     ops = tx.content.operations
-    invokes = [isinstance(op, InvokeContract) for op in ops]
-    if not all(invokes):
+    invokes = 0
+    for op in ops:
+        if isinstance(op, InvokeContract):
+            invokes += 1
+    if invokes < len(ops):
         demand_tx_permission(tx_state, ctx, TxPermission.DIRECT_OPERATION)
-    if any(invokes):
+    if invokes:
         demand_tx_permission(tx_state, ctx, TxPermission.CONTRACT_OPERATION)
     results: list[object] = []
     for i, op in enumerate(ops):

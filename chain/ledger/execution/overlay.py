@@ -18,11 +18,14 @@ class Overlay:
         self.writes: dict[bytes, bytes | None] = {}
         # A block's base is committed state, which cannot change while the block executes.
         self._cache: dict[bytes, bytes | None] | None = {} if cache_base else None
+        # prefix -> the base holds no key under it (see get_sparse)
+        self._empty: dict[bytes, bool] | None = {} if cache_base else None
 
     def get(self, key: bytes) -> bytes | None:
         """The value as this overlay sees it."""
-        if key in self.writes:
-            return self.writes[key]
+        writes = self.writes
+        if key in writes:
+            return writes[key]
         cache = self._cache
         if cache is None:
             return self.base.get(key)
@@ -30,6 +33,34 @@ class Overlay:
             return cache[key]
         value = cache[key] = self.base.get(key)
         return value
+
+    def get_sparse(self, key: bytes, prefix: bytes) -> bytes | None:
+        """get(key) for a key under prefix, a namespace that is usually empty (revocations): while the
+        block's base holds nothing under prefix, only the buffered writes are consulted, sparing a store read."""
+        writes = self.writes
+        if key in writes:
+            return writes[key]
+        base = self.base
+        if type(base) is Overlay:
+            return base.get_sparse(key, prefix)
+        if self._empty is not None and self._base_empty(self._empty, prefix):
+            return None
+        return self.get(key)
+
+    def _base_empty(self, known: dict[bytes, bool], prefix: bytes) -> bool:
+        """True if the (unchanging) base holds no key under prefix; False if unknown (the base cannot scan)."""
+        empty = known.get(prefix)
+        if empty is None:
+            scan = getattr(self.base, "scan", None)
+            empty = False
+            if scan is not None:
+                pairs = scan(prefix)
+                empty = next(iter(pairs), None) is None
+                close = getattr(pairs, "close", None)
+                if close is not None:
+                    close()  # release the store iterator now, not when the generator is collected
+            known[prefix] = empty
+        return empty
 
     def put(self, key: bytes, value: bytes) -> None:
         """Buffer a write."""

@@ -72,6 +72,8 @@ def settings(state: Overlay) -> LedgerSettings:
 
 _MASKS: dict[tuple[RolePolicy, tuple[bytes | None, ...]], tuple[int, int]] = {}
 _MASKS_LIMIT = 10_000
+_ROLE_KEYS: dict[tuple[str, ...], tuple[bytes, ...]] = {}
+_ROLE_KEYS_LIMIT = 10_000
 
 
 def permissions_of(state: Overlay, user: UserRecord) -> tuple[int, int]:
@@ -81,7 +83,7 @@ def permissions_of(state: Overlay, user: UserRecord) -> tuple[int, int]:
     memoised by exactly those: a role rewritten (even by an earlier operation of the same
     transaction, or in an overlay later rolled back) has other bytes and is never served stale.
     """
-    raws = tuple(state.get(ns.role_key(name)) for name in user.roles)
+    raws = tuple(map(state.get, _role_keys(user.roles)))
     key = (user.policy, raws)
     masks = _MASKS.get(key)
     if masks is None:
@@ -90,6 +92,17 @@ def permissions_of(state: Overlay, user: UserRecord) -> tuple[int, int]:
             _MASKS.clear()
         _MASKS[key] = masks
     return masks
+
+
+def _role_keys(roles: tuple[str, ...]) -> tuple[bytes, ...]:
+    """The state keys of a user's roles, memoised (users share a few role lists)."""
+    keys = _ROLE_KEYS.get(roles)
+    if keys is None:
+        keys = tuple(ns.role_key(name) for name in roles)
+        if len(_ROLE_KEYS) >= _ROLE_KEYS_LIMIT:
+            _ROLE_KEYS.clear()
+        _ROLE_KEYS[roles] = keys
+    return keys
 
 
 def _combine_roles(raws: tuple[bytes | None, ...], policy: RolePolicy) -> tuple[int, int]:
@@ -106,7 +119,10 @@ def has_ledger_permission(state: Overlay, ctx: TxContext, permission: LedgerPerm
     if ctx.privileged:
         return True
     mask = int(permission)
-    return any(permissions_of(state, signer)[0] & mask for signer in ctx.signers)
+    for signer in ctx.signers:
+        if permissions_of(state, signer)[0] & mask:
+            return True
+    return False
 
 
 def endorsing_participants(state: Overlay, ctx: TxContext, permission: LedgerPermission) -> tuple[str, ...]:
@@ -126,10 +142,17 @@ def demand_tx_permission(state: Overlay, ctx: TxContext, permission: TxPermissio
     if ctx.privileged:
         return
     mask = int(permission)
-    if not any(permissions_of(state, signer)[1] & mask for signer in ctx.signers):
-        raise Rejection(f"no endorser holds the {permission.name} transaction permission", ResultCode.PERMISSION_DENIED)
+    for signer in ctx.signers:
+        if permissions_of(state, signer)[1] & mask:
+            return
+    raise Rejection(f"no endorser holds the {permission.name} transaction permission", ResultCode.PERMISSION_DENIED)
 
 
 def is_owner(owners: tuple[bytes, ...], ctx: TxContext) -> bool:
     """True if an endorser is among the owners."""
-    return ctx.privileged or any(address in owners for address in ctx.signer_addresses)
+    if ctx.privileged:
+        return True
+    for address in ctx.signer_addresses:
+        if address in owners:
+            return True
+    return False

@@ -125,6 +125,18 @@ def decode_record(data: bytes) -> Record:
     return internal, leaves, data, vbase, lbase
 
 
+def record_header(internal: int, leaves: int) -> bytes:
+    """The header of a record with these position bitmaps."""
+    return _HEADER.pack(RECORD_TAG, internal, leaves)
+
+
+def record_layout(data: bytes) -> Record:
+    """The cached form of a record this process encoded (decode_record without its checks)."""
+    _, internal, leaves = _HEADER.unpack_from(data)
+    vbase = HEADER + 32 * (internal >> 2).bit_count()
+    return internal, leaves, data, vbase, vbase + 8 * (internal >> 16).bit_count()
+
+
 def record_states(record: Record) -> list[State | None]:
     """The working form (32 positions) of a decoded record."""
     internal, leaves, data, vbase, lbase = record

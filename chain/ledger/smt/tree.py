@@ -8,7 +8,8 @@ nodes.py), so a path of ~21 binary levels is ~6 record reads. Records are
 immutable and keyed by (version, path), so every old version stays readable and
 provable until pruned. The tree never writes storage itself: `update` returns
 the records to write, and the caller commits them in the same atomic batch as
-the block that produced them.
+the block that produced them (then hands the update to `remember`, so that the
+next update finds them in the cache).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from chain.ledger.smt.hashing import INTERNAL_TAG, LEAF_TAG, PLACEHOLDER, Hasher
 from chain.ledger.smt.nodes import (
     BELOW,
     DESCENDANTS,
+    HEADER,
     INTERNAL,
     LEAF,
     Child,
@@ -32,6 +34,8 @@ from chain.ledger.smt.nodes import (
     encode_record,
     encode_root,
     node_key,
+    record_header,
+    record_layout,
     record_states,
     root_key,
 )
@@ -40,6 +44,9 @@ from chain.ledger.smt.proof import SparseMerkleProof
 __all__ = ["PLACEHOLDER", "MissingNodeError", "NodeReader", "SparseMerkleTree", "TreeUpdate"]
 
 _ROOT = -1  # cache key depth of a version's root pointer
+# Up to this many sets below a record go one by one through the single-key fast path: cheaper than
+# decoding the record into positions and encoding it again, until the repeated rehashing costs more.
+_FEW_SETS = 3
 _MISSING = object()
 
 
@@ -60,15 +67,17 @@ class TreeUpdate:
     version: int
     root_hash: bytes
     writes: dict[bytes, bytes] = field(default_factory=dict)
+    # The decoded records written, by cache key: the cache takes them once they are committed (see `remember`).
+    nodes: dict[tuple[int, int, int], Record] = field(default_factory=dict, compare=False, repr=False)
 
 
 class SparseMerkleTree:
     """Versioned sparse Merkle tree over a node store; stateless apart from a record cache.
 
-    The cache holds decoded records and root pointers read from storage, keyed by
-    (version, depth, path prefix); both are immutable once written, so caching is
-    safe. It is bounded by `cache_size` records (least recently used go first; a
-    full record is ~1.1 KB).
+    The cache holds decoded records and root pointers read from storage or committed
+    by this process (see `remember`), keyed by (version, depth, path prefix); both
+    are immutable once written, so caching is safe. It is bounded by `cache_size`
+    records (least recently used go first; a full record is ~1.1 KB).
     """
 
     def __init__(self, reader: NodeReader, hasher: Hasher, cache_size: int = 100_000) -> None:
@@ -100,15 +109,20 @@ class SparseMerkleTree:
     def _record(self, version: int, depth: int, prefix: int, remember: bool = True) -> Record:
         """The record at (version, depth, first `depth` bits of the path), from the cache when possible.
 
-        `remember=False` leaves the cache as it is on a miss: an update rewrites every record it reads at
-        the new version, so the old one is of no more use for the latest state.
+        `remember=False` is for an update, which rewrites every record it reads at the new version: the
+        old one leaves the cache (or is not added to it), and `remember` adds the new one once committed.
         """
         key = (version, depth, prefix)
         cache = self._cache
-        record = cache.get(key)
-        if record is not None:
-            self._touch(key)
-            return record  # type: ignore[return-value]
+        if remember:
+            record = cache.get(key)
+            if record is not None:
+                self._touch(key)
+                return record  # type: ignore[return-value]
+        else:
+            record = cache.pop(key, None)
+            if record is not None:
+                return record  # type: ignore[return-value]
         path = prefix << (256 - depth) if depth else 0
         storage_key = node_key(version, depth, path)
         data = self.reader.get(storage_key)
@@ -202,6 +216,17 @@ class SparseMerkleTree:
 
     # -- writing -------------------------------------------------------------------
 
+    def remember(self, update: TreeUpdate) -> None:
+        """Cache the records an update wrote, once the caller has committed them: the next update reads them."""
+        cache = self._cache
+        cache.update(update.nodes)
+        self._remember((update.version, _ROOT, 0), decode_root(update.writes[root_key(update.version)]))
+        try:
+            while len(cache) > self._cache_size:
+                cache.popitem(last=False)
+        except KeyError:  # another thread emptied it
+            pass
+
     def update(
         self, base_version: int | None, new_version: int, changes: Mapping[bytes, bytes | None]
     ) -> TreeUpdate:
@@ -211,12 +236,28 @@ class SparseMerkleTree:
         entries = sorted((int.from_bytes(k, "big"), v) for k, v in changes.items())
         result = TreeUpdate(new_version, PLACEHOLDER)
         base = self._root(base_version) if base_version is not None else None
-        new_root = _Update(self, new_version, result.writes).record(0, 0, base, entries) if entries else base
+        new_root = _Update(self, new_version, result).record(0, 0, base, entries) if entries else base
         if new_root is not None and new_root[0] == LEAF and new_root[1] is None:
             new_root = (LEAF, self.hasher(LEAF_TAG + new_root[2]), new_root[2])  # type: ignore[operator]
         result.writes[root_key(new_version)] = encode_root(new_root)
         result.root_hash = PLACEHOLDER if new_root is None else new_root[1]  # type: ignore[assignment]
         return result
+
+
+def _position(k: int, depth: int, level: int) -> int:
+    """The position at `level` of a record at `depth` on the path of key k."""
+    return (1 << level) | (k >> (256 - depth - level)) & ((1 << level) - 1)
+
+
+@dataclass(slots=True)
+class _Fork:
+    """Two leaves forked below a position: its new hash and what the record gains (see _Update.fork)."""
+
+    top: bytes
+    hashes: list[tuple[int, bytes]]  # (position, hash) of the new internal positions, in position order
+    slot: int  # the new internal slot leading to a new child record, or 0
+    leaf_bits: int  # the bits of the two new leaf positions, or 0
+    blobs: bytes  # the two leaves, in position order
 
 
 class _Update:
@@ -226,25 +267,27 @@ class _Update:
     position's state is None (empty), a leaf or an internal node. Leaves live
     inline in records, so collapsing a subtree to its last leaf (or pushing a
     leaf down when a key joins it) moves bytes between positions and needs no
-    extra reads.
+    extra reads. Below the top records most records see one or two sets: those go
+    through `set_one`, which edits the record's bytes in place of decoding it.
     """
 
-    def __init__(self, tree: SparseMerkleTree, version: int, writes: dict[bytes, bytes]) -> None:
+    def __init__(self, tree: SparseMerkleTree, version: int, result: TreeUpdate) -> None:
         self.tree = tree
         self.hasher = tree.hasher
         self.version = version
-        self.writes = writes
+        self.version_bytes = version.to_bytes(8, "big")
+        self.heads: dict[int, bytes] = {}
+        self.writes = result.writes
+        self.nodes = result.nodes
 
     def record(self, depth: int, path: int, old: State | None, entries: list[tuple[int, bytes | None]]) -> State | None:
         """New state of the subtree at (depth % 4 == 0, path), given its old state and the sorted changes in it."""
         if old is not None and old[0] == INTERNAL:
             if depth >= 256:
                 raise NodeDecodeError("tree record below the deepest level")
-            record = self.tree._record(old[2], depth, path >> (256 - depth), False)  # type: ignore[arg-type]
-            if len(entries) == 1 and entries[0][1] is not None:
-                patched = self.patch(record, depth, path, entries[0])
-                if patched is not None:
-                    return patched
+            record = self.read(old[2], depth, path)  # type: ignore[arg-type]
+            if len(entries) <= _FEW_SETS and None not in [e[1] for e in entries]:
+                return self.few_sets(record, depth, path, entries)
             states = record_states(record)
         else:
             states = [None] * 32
@@ -252,74 +295,174 @@ class _Update:
         new = self.position(states, 1, depth, path, entries)
         if new is not None and new[0] == INTERNAL:
             states[1] = new
-            self.writes[node_key(self.version, depth, path)] = encode_record(states)
+            self.write(depth, path, record_layout(encode_record(states)))
             return (INTERNAL, new[1], self.version)
         return new
 
-    def patch(self, record: Record, depth: int, path: int, entry: tuple[int, bytes | None]) -> State | None:
-        """Fast path for one key set below a record without changing its shape: the key's leaf is in this
-        record (new value) or below one of its child records (set there). Only the bytes on the key's path
-        change: rewrite them in a copy of the record. None if the shape changes (the key is new here)."""
+    def read(self, version: int, depth: int, path: int) -> Record:
+        """The record at (version, depth, path): one this update wrote already (see few_sets), or a stored one."""
+        if version == self.version:
+            return self.nodes[(version, depth, path >> (256 - depth))]
+        return self.tree._record(version, depth, path >> (256 - depth), False)
+
+    def few_sets(self, record: Record, depth: int, path: int, entries: list[tuple[int, bytes | None]]) -> State:
+        """A few key sets below a record, one after the other through the single-key fast path."""
+        state = self.set_one(record, depth, path, entries[0])
+        for entry in entries[1:]:
+            state = self.set_one(self.read(self.version, depth, path), depth, path, entry)
+        return state
+
+    def write(self, depth: int, path: int, record: Record) -> None:
+        """Collect a new record, and its decoded form for the cache once it is committed."""
+        prefix = path >> (256 - depth)
+        nbytes = (depth + 7) >> 3
+        head = self.heads.get(depth)
+        if head is None:
+            head = self.heads[depth] = node_key(self.version, depth, 0)[:10]  # the key up to the path bytes
+        self.writes[head + (prefix << ((nbytes << 3) - depth)).to_bytes(nbytes, "big")] = record[2]
+        self.nodes[(self.version, depth, prefix)] = record
+
+    def set_one(self, record: Record, depth: int, path: int, entry: tuple[int, bytes | None]) -> State:
+        """Fast path for one key set below a record: rewrite, in a copy of the record, only the bytes on the
+        key's path, plus the positions a new key adds (a leaf in an empty position, or a fork where it meets
+        another key's leaf)."""
         internal, leaves, data, vbase, lbase = record
         k, value = entry
         hasher = self.hasher
-        siblings: list[bytes] = []
-        offsets: list[int] = []  # hash offsets of the internal positions on the path, below position 1
-        p = 1
+        bits = (k >> (252 - depth)) & 15  # the key's path through the record's four levels
         for r in range(4):
-            bit = (k >> (255 - depth - r)) & 1
-            q = (p << 1) | bit
-            s = q ^ 1
-            if internal >> s & 1:
-                off = 9 + 32 * (internal & BELOW[s]).bit_count()
-                siblings.append(data[off : off + 32])
-            elif leaves >> s & 1:
-                off = lbase + 64 * (leaves & BELOW[s]).bit_count()
-                siblings.append(hasher(LEAF_TAG + data[off : off + 64]))
-            else:
-                siblings.append(PLACEHOLDER)
+            q = (16 | bits) >> (3 - r)  # the path's position at level r + 1
             if leaves >> q & 1:
                 off = lbase + 64 * (leaves & BELOW[q]).bit_count()
                 blob = k.to_bytes(32, "big") + value  # type: ignore[operator]
-                if data[off : off + 32] != blob[:32]:
-                    return None  # another key's leaf: the new key splits it
-                buf = bytearray(data)
-                buf[off + 32 : off + 64] = value  # type: ignore[index,assignment]
-                h = hasher(LEAF_TAG + blob)
+                if data[off : off + 32] == blob[:32]:
+                    buf = bytearray(data)
+                    buf[off + 32 : off + 64] = value  # type: ignore[index,assignment]
+                    h = hasher(LEAF_TAG + blob)
+                    layout = record
+                else:
+                    buf, h, layout = self.split(record, depth, q, r + 1, off, blob)
                 break
             if not internal >> q & 1:
-                return None  # empty position: the new key lands here
-            offsets.append(9 + 32 * (internal & BELOW[q]).bit_count())
-            p = q
+                buf, h, layout = self.add_leaf(record, q, k.to_bytes(32, "big") + value)  # type: ignore[operator]
+                break
         else:
-            # p is an internal slot: a child record four levels down takes the change.
-            off = offsets[-1]
-            voff = vbase + 8 * (internal >> 16 & ((1 << (p - 16)) - 1)).bit_count()
+            # q is an internal slot: the child record four levels down takes the set (and stays internal).
+            off = HEADER + 32 * (internal & BELOW[q]).bit_count()
+            voff = vbase + 8 * (internal >> 16 & ((1 << (q - 16)) - 1)).bit_count()
             child_depth = depth + 4
             child_path = (k >> (256 - child_depth)) << (256 - child_depth)
-            child = self.record(child_depth, child_path, (INTERNAL, data[off : off + 32], int.from_bytes(data[voff : voff + 8], "big")), [entry])
-            if child is None or child[0] != INTERNAL:  # a set below an internal node keeps it internal
-                raise NodeDecodeError("a child record collapsed under a set")
-            h = child[1]  # type: ignore[assignment]
+            child = self.read(int.from_bytes(data[voff : voff + 8], "big"), child_depth, child_path)
+            h = self.set_one(child, child_depth, child_path, entry)[1]  # type: ignore[assignment]
             buf = bytearray(data)
             buf[off : off + 32] = h  # type: ignore[index]
-            buf[voff : voff + 8] = self.version.to_bytes(8, "big")
-            offsets.pop()
-            r = 3
-        # Rehash upwards from the end of the path, rewriting the stored hashes of the path's positions.
+            buf[voff : voff + 8] = self.version_bytes
+            layout = record
+        # Rehash up the path from q, with the siblings read from the old record, and rewrite the stored
+        # hashes of the path's positions (those a new key adds lie below q, so these offsets did not move).
         while True:
-            sibling = siblings[r]
-            if (k >> (255 - depth - r)) & 1:
-                h = hasher(INTERNAL_TAG + sibling + h)  # type: ignore[operator]
+            s = q ^ 1
+            if internal >> s & 1:
+                off = HEADER + 32 * (internal & BELOW[s]).bit_count()
+                sibling = data[off : off + 32]
+            elif leaves >> s & 1:
+                off = lbase + 64 * (leaves & BELOW[s]).bit_count()
+                sibling = hasher(LEAF_TAG + data[off : off + 64])
             else:
-                h = hasher(INTERNAL_TAG + h + sibling)  # type: ignore[operator]
-            if r == 0:
+                sibling = PLACEHOLDER
+            h = hasher(INTERNAL_TAG + sibling + h if q & 1 else INTERNAL_TAG + h + sibling)  # type: ignore[operator]
+            q >>= 1
+            if q == 1:
                 break
-            r -= 1
-            off = offsets.pop()
+            off = HEADER + 32 * (internal & BELOW[q]).bit_count()
             buf[off : off + 32] = h  # type: ignore[index]
-        self.writes[node_key(self.version, depth, path)] = bytes(buf)
+        # `layout`: the record's bitmaps and bases after the change (split and add_leaf change them).
+        self.write(depth, path, (layout[0], layout[1], bytes(buf), layout[3], layout[4]))
         return (INTERNAL, h, self.version)
+
+    def add_leaf(self, record: Record, q: int, blob: bytes) -> tuple[bytearray, bytes, Record]:
+        """The bytes of the record with a leaf added at the empty position q, the leaf's hash, the new layout."""
+        internal, leaves, data, vbase, lbase = record
+        off = lbase + 64 * (leaves & BELOW[q]).bit_count()
+        buf = bytearray(data)
+        buf[off:off] = blob
+        buf[5:9] = (leaves | 1 << q).to_bytes(4, "big")
+        return buf, self.hasher(LEAF_TAG + blob), (internal, leaves | 1 << q, data, vbase, lbase)
+
+    def split(self, record: Record, depth: int, q: int, level: int, off: int, blob: bytes) -> tuple[bytearray, bytes, Record]:
+        """The bytes of the record with the leaf at q (at `off`, another key's) and the new leaf `blob`
+        forked below q, q's new hash, and the new layout."""
+        internal, leaves, data, vbase, lbase = record
+        fork = self.fork(depth, level, blob, data[off : off + 64])
+        added = 0
+        for pos, _ in fork.hashes:
+            added |= 1 << pos
+        internal_after, leaves_after = internal | added, leaves & ~(1 << q) | fork.leaf_bits
+        parts = [record_header(internal_after, leaves_after)]
+        at = HEADER
+        for pos, h in fork.hashes:
+            o = HEADER + 32 * (internal & BELOW[pos]).bit_count()
+            parts += (data[at:o], h)
+            at = o
+        if fork.slot:
+            o = vbase + 8 * (internal >> 16 & ((1 << (fork.slot - 16)) - 1)).bit_count()
+            parts += (data[at:o], self.version_bytes)
+            at = o
+        parts.append(data[at:off])
+        if fork.leaf_bits:
+            o = lbase + 64 * (leaves & BELOW[fork.leaf_bits.bit_length() - 2]).bit_count()
+            parts += (data[off + 64 : o], fork.blobs, data[o:])
+        else:
+            parts.append(data[off + 64 :])
+        vbase_after = vbase + 32 * len(fork.hashes)
+        lbase_after = lbase + 32 * len(fork.hashes) + (8 if fork.slot else 0)
+        return bytearray(b"".join(parts)), fork.top, (internal_after, leaves_after, data, vbase_after, lbase_after)
+
+    def pair(self, depth: int, path: int, blob: bytes, other: bytes) -> bytes:
+        """Write a new record at (depth, path) holding just two leaves; its hash."""
+        fork = self.fork(depth, 0, blob, other)
+        internal = 2
+        for pos, _ in fork.hashes:
+            internal |= 1 << pos
+        parts = [record_header(internal, fork.leaf_bits), *(h for _, h in fork.hashes)]
+        if fork.slot:
+            parts.append(self.version_bytes)
+        parts.append(fork.blobs)
+        self.write(depth, path, record_layout(b"".join(parts)))
+        return fork.top
+
+    def fork(self, depth: int, level: int, blob: bytes, other: bytes) -> _Fork:
+        """The positions of a record at `depth` that hold two leaves below their common position at `level`.
+
+        The path of the two keys runs through internal positions down to the node where they part, whose
+        children are the two leaves; if that node is four or more levels below the record, the path leaves
+        the record through an internal slot to a new child record (see `pair`).
+        """
+        hasher = self.hasher
+        k = int.from_bytes(blob[:32], "big")
+        parting = 256 - (k ^ int.from_bytes(other[:32], "big")).bit_length()  # depth of the node where they part
+        bottom = parting - depth
+        if bottom < 4:
+            left, right = (other, blob) if (k >> (255 - parting)) & 1 else (blob, other)
+            h = hasher(INTERNAL_TAG + hasher(LEAF_TAG + left) + hasher(LEAF_TAG + right))
+            fork = _Fork(h, [], 0, 3 << (_position(k, depth, bottom + 1) & ~1), left + right)
+        else:
+            bottom = 4
+            child_depth = depth + 4
+            h = self.pair(child_depth, (k >> (256 - child_depth)) << (256 - child_depth), blob, other)
+            fork = _Fork(h, [], _position(k, depth, 4), 0, b"")
+        hashes = fork.hashes
+        for lv in range(bottom, level - 1, -1):
+            if lv < bottom:
+                if (k >> (255 - depth - lv)) & 1:
+                    h = hasher(INTERNAL_TAG + PLACEHOLDER + h)
+                else:
+                    h = hasher(INTERNAL_TAG + h + PLACEHOLDER)
+            if lv:
+                hashes.append((_position(k, depth, lv), h))
+        hashes.reverse()
+        fork.top = h
+        return fork
 
     def position(
         self, states: list[State | None], p: int, depth: int, path: int, entries: list[tuple[int, bytes | None]]

@@ -63,3 +63,20 @@ def test_a_full_mempool_tells_the_client_why_and_when_to_retry() -> None:
     view = LedgerService._verdict_view(Admission(b"h", False, ResultCode.MEMPOOL_FULL, "busy: full", Refusal.BUSY, 250))
     assert view["refusal"] == "busy" and view["retry_after_ms"] == 250 and view["code_name"] == "MEMPOOL_FULL"
     assert "refusal" not in LedgerService._verdict_view(Admission(b"h", True, ResultCode.SUCCESS))
+
+
+def test_outcomes_name_each_committed_transaction_and_its_code_clipped_to_the_head(node_dir) -> None:  # type: ignore[no-untyped-def]
+    with BatchVerifier(workers=0) as verifier, ThreadPoolExecutor(2) as executor:
+        svc, admin = _service(node_dir, verifier, executor)
+        txs = [_tx(svc, admin, "dup"), _tx(svc, admin, "fresh")]
+        dup_again = Transaction.create(svc.chain.suite, TxContent(svc.chain.ledger_id, b"again", svc.chain.height + 50,
+                                                                  (RegisterDataAccount("dup", ()),)), [admin])
+        assert all(v["accepted"] for v in asyncio.run(svc.submit([t.encode() for t in [*txs, dup_again]])))
+        height, _ = svc._produce_sync()
+        outcomes = svc.outcomes(height, height + 10)
+        assert [h for h, _ in outcomes] == [height]  # clipped to the head
+        codes = {tx_hash: code for tx_hash, code in outcomes[0][1]}
+        assert codes[txs[0].hash] == 0 and codes[txs[1].hash] == 0
+        assert codes[dup_again.hash] != 0  # the second registration of "dup" failed, and says so
+        assert codes == {r.tx_hash: r.code for r in svc.chain.receipts(height)}
+        svc.kv.close()

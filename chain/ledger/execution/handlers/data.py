@@ -5,7 +5,7 @@ from chain.ledger import namespaces as ns
 from chain.ledger.errors import ExecutionFailure, ResultCode
 from chain.ledger.execution.context import TxContext
 from chain.ledger.execution.overlay import Overlay
-from chain.ledger.execution.records import check_name, demand, has_ledger_permission, is_owner, load, require, store
+from chain.ledger.execution.records import check_name, demand, has_ledger_permission, is_owner, load, store
 from chain.ledger.model import DataAccount, DataEntry, Role
 from chain.ledger.operations import RegisterDataAccount, WriteKV
 from chain.ledger.permissions import LedgerPermission
@@ -27,7 +27,9 @@ def register_data_account(state: Overlay, ctx: TxContext, op: RegisterDataAccoun
 
 def write_kv(state: Overlay, ctx: TxContext, op: WriteKV) -> None:
     """Write one key; the stated expected version must match the current one."""
-    account = require(state, ns.data_account_key(op.account), DataAccount, f"data account {op.account!r}")
+    account = load(state, ns.data_account_key(op.account), DataAccount)
+    if account is None:
+        raise ExecutionFailure(f"data account {op.account!r} does not exist", ResultCode.NOT_FOUND)
     if not is_owner(account.owners, ctx) and not has_ledger_permission(state, ctx, LedgerPermission.WRITE_ANY_DATA_ACCOUNT):
         from chain.ledger.errors import Rejection
 
@@ -44,5 +46,6 @@ def write_kv(state: Overlay, ctx: TxContext, op: WriteKV) -> None:
         raise ExecutionFailure(
             f"{op.account}/{op.key} is at version {current_version}, not {op.expected_version}", ResultCode.VERSION_CONFLICT
         )
-    writer = ctx.signer_addresses[0] if ctx.signer_addresses else b""
+    addresses = ctx.signer_addresses
+    writer = addresses[0] if addresses else b""
     store(state, key, DataEntry(op.value, current_version + 1, writer, ctx.block.height, ctx.tx_hash))

@@ -1,0 +1,86 @@
+"""The tree's single-key fast paths and its cache of committed records change no byte the tree writes or reads."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chain.ledger.smt import SparseMerkleTree
+from chain.ledger.smt import tree as tree_module
+from chain.ledger.state_store import TREE, StateStore
+from chain.storage.memory import MemoryKV
+
+
+def sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+_BASES = [sha(b"fast%d" % i) for i in range(2)]
+
+
+def _near(base: int, bits: tuple[int, ...]) -> bytes:
+    """A key that differs from a base key in a few bits: forks deep below the top, across several records."""
+    k = int.from_bytes(_BASES[base], "big")
+    for b in bits:
+        k ^= 1 << (255 - b)
+    return k.to_bytes(32, "big")
+
+
+near_keys = st.builds(_near, st.integers(0, 1), st.lists(st.integers(0, 255), max_size=2).map(tuple))
+any_keys = st.one_of(st.binary(min_size=1, max_size=3).map(sha), near_keys)
+values = st.binary(max_size=2).map(sha)
+# Small batches take the fast paths from the root down; larger ones take them below the shared records.
+batches = st.lists(
+    st.one_of(
+        st.dictionaries(any_keys, values, min_size=1, max_size=3),
+        st.dictionaries(any_keys, st.one_of(st.none(), values), max_size=30),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _run(batches_: list[dict[bytes, bytes | None]], remember: bool) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """Every update's root hash and writes, applying them in order (and caching them if `remember`)."""
+    store: dict[bytes, bytes] = {}
+    tree = SparseMerkleTree(store, sha, cache_size=64)
+    out = []
+    for version, batch in enumerate(batches_, start=1):
+        update = tree.update(version - 1 if version > 1 else None, version, batch)
+        store.update(update.writes)
+        if remember:
+            tree.remember(update)
+        out.append((update.root_hash, update.writes))
+        for key in batch:  # reads through the cache agree with the stored records
+            assert tree.get(version, key) == SparseMerkleTree(store, sha).get(version, key)
+    assert len(tree._cache) <= 64
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(batches, st.booleans())
+def test_fast_paths_write_what_the_general_path_writes(batches_: list[dict[bytes, bytes | None]], remember: bool) -> None:
+    fast = _run(batches_, remember)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tree_module, "_FEW_SETS", 0)  # every record through the general path
+        general = _run(batches_, False)
+    assert fast == general  # same roots, same records, byte for byte
+
+
+def test_only_the_committed_proposal_is_cached() -> None:
+    kv = MemoryKV()
+    state = StateStore(kv, sha)
+    _, records = state.stage(None, 0, {b"a": b"1", b"b": b"2"})
+    kv.apply({k: v for k, v in records.items() if v is not None})
+    state.committed(records)
+    _, first = state.stage(0, 1, {b"a": b"3", b"c": b"4"})
+    _, second = state.stage(0, 1, {b"b": b"5"})  # another proposal at the same height: the one committed
+    kv.apply({k: v for k, v in second.items() if v is not None})
+    state.committed(second)
+    state.committed(first)  # no longer stageable on top of the head: ignored
+    _, cached = state.stage(1, 2, {b"a": b"6", b"d": b"7"})
+    _, fresh = StateStore(kv, sha).stage(1, 2, {b"a": b"6", b"d": b"7"})
+    assert cached == fresh
+    assert all(k[:1] != TREE or v == kv.get(k) for k, v in second.items())
