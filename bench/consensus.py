@@ -1,14 +1,14 @@
 """BFT consortium benchmark: n validators as separate processes on 127.0.0.1, open-loop KV-write load.
 
 python -m bench.consensus [--suite classic|sm] [--nodes 4] [--seconds 60] [--rate R | --find-peak]
-                          [--signers 500] [--latency-at 0.8]
+                          [--signers 500] [--latency-at 0.8] [--clients-per-node 2]
 
 1. `chain net init` + `chain net up` a fresh n-validator network (temporary directory).
 2. Register --signers users with a writer role; pre-sign every transaction (signing is the clients' cost).
-3. Offer transactions at a fixed rate (open loop: submissions never wait for commits), one submitting
-   thread per node with an equal share, for --seconds; a watcher follows node 0's commits (the `outcomes`
-   call: hashes and result codes, not whole blocks, so the load generator leaves the cores to the
-   validators) and notes when each transaction was first seen committed.
+3. Offer transactions at a fixed rate (open loop: submissions never wait for commits) from
+   --clients-per-node (2) submitting threads per node with equal shares, for --seconds; a watcher
+   follows node 0's commits (the `outcomes` call: hashes and result codes, not whole blocks, so the
+   load generator leaves the cores to the validators) and notes when each was first seen committed.
 4. Print JSON lines: committed tx/s over the window, commit latency p50/p99 (submit -> seen committed).
 
 With --find-peak it first offers far more than the network can take to measure the peak, then
@@ -187,14 +187,15 @@ def validators_cpu_seconds(net: Network) -> float:
     return total / tick
 
 
-def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> dict[str, float]:
-    """Open-loop load at `rate` tx/s for `seconds`, one submitting thread per node; committed tx/s and latencies."""
+def offer(net: Network, txs: list[Transaction], rate: float, seconds: float, per_node: int = 2) -> dict[str, float]:
+    """Open-loop load at `rate` tx/s for `seconds` from `per_node` submitting threads per node; committed tx/s, latencies."""
     watcher = Watcher(net, net.height())
     watcher.start()
     log(f"offering {rate:.0f} tx/s for {seconds:.0f} s")
     nodes = len(net.configs)
     encoded = [(tx.hash, tx.encode()) for tx in txs]
-    submitters = [Submitter(net, i, encoded[i::nodes], rate / nodes, seconds) for i in range(nodes)]
+    clients = nodes * per_node
+    submitters = [Submitter(net, i % nodes, encoded[i::clients], rate / clients, seconds) for i in range(clients)]
     cpu_before, own_before = validators_cpu_seconds(net), time.process_time()
     start = time.monotonic()
     for s in submitters:
@@ -218,7 +219,7 @@ def offer(net: Network, txs: list[Transaction], rate: float, seconds: float) -> 
     own_cpu = time.process_time() - own_before
     lost = [h for h in submitted if h not in watcher.seen]
     for h in lost[:5]:
-        owner = next(i for i, s in enumerate(submitters) if h in s.submitted)
+        owner = next(s.node for s in submitters if h in s.submitted)
         with net.client(owner) as c:
             log(f"lost {h.hex()[:16]} (sent to node {owner}): {c.call('outcome', ledger=LEDGER, tx_hash=h)}")
     if reasons:
@@ -251,6 +252,7 @@ def main() -> None:
     parser.add_argument("--peak-offer", type=float, default=3_000, help="offered tx/s when measuring the peak")
     parser.add_argument("--latency-at", type=float, default=0.8)
     parser.add_argument("--signers", type=int, default=500)
+    parser.add_argument("--clients-per-node", type=int, default=2, help="submitting threads (connections) per node")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         log(f"{args.suite}: starting {args.nodes} validators")
@@ -267,7 +269,7 @@ def main() -> None:
                 expiry = net.height() + 990
                 txs = [net.tx([WriteKV("bench", f"{label}-{i}", b"v" * 32, None)], keys[i % len(keys)], expiry)
                        for i in range(count)]
-                result = offer(net, txs, rate, args.seconds)
+                result = offer(net, txs, rate, args.seconds, args.clients_per_node)
                 for i in range(len(net.configs)):
                     with net.client(i) as c:
                         consensus = c.status(LEDGER)["consensus"]

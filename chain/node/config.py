@@ -60,7 +60,7 @@ class ConsensusConfig:
     idle_proposal_ms: int = 250
     min_block_interval_ms: int = 250
     batch_size: int = 500
-    batch_timeout_ms: int = 20
+    batch_timeout_ms: int = 50
 
     def tls_identity(self, password: bytes) -> TlsIdentity:
         """Our chain.net identity: the TLS certificate, its issuing CA (from tls_intermediates), the decrypted TLS key."""
@@ -97,7 +97,7 @@ class ConsensusConfig:
 
 CONSENSUS_TYPES = ("solo", "bft")
 _CONSENSUS_INTS = {"round_timeout_ms": 1_000, "max_round_timeout_ms": 8_000, "idle_proposal_ms": 250,
-                   "min_block_interval_ms": 250, "batch_size": 500, "batch_timeout_ms": 20}
+                   "min_block_interval_ms": 250, "batch_size": 500, "batch_timeout_ms": 50}
 _CONSENSUS_FIELDS = {"type", "p2p_listen", "tls_certificate", "tls_key", "tls_roots", "tls_intermediates", "peers",
                      *_CONSENSUS_INTS}
 _LOCAL_HOSTS = {"", "0.0.0.0", "::", "localhost", "127.0.0.1", "::1"}

@@ -283,5 +283,5 @@ def _consensus_section(me: _Validator, validators: list[_Validator], orgs: Seque
         "max_round_timeout_ms": 8_000,
         "idle_proposal_ms": 250,
         "batch_size": 500,
-        "batch_timeout_ms": 20,
+        "batch_timeout_ms": 50,
     }

@@ -105,6 +105,9 @@ class Replica:
         self._backoff = 0
         self._proposed_round = 0
         self._propose_not_before = 0
+        # Least time between a parent's timestamp and a child this replica proposes: the configured minimum, which
+        # the node lengthens while its execution lags behind ordering (a local choice: safety does not depend on it).
+        self.block_interval_ms = config.min_block_interval_ms
         self._my_timeout: Timeout | None = None
         self._votes: dict[tuple[int, bytes, int], dict[int, bytes]] = {}
         self._voters: dict[int, set[int]] = {}
@@ -291,7 +294,7 @@ class Replica:
         parent = self.tree.get(qc.block_id)
         if parent is None:
             return
-        earliest = parent.timestamp_ms + self.config.min_block_interval_ms
+        earliest = parent.timestamp_ms + self.block_interval_ms
         if now < earliest:
             self._propose_not_before = earliest  # let batches accumulate: fewer, fuller blocks
             return

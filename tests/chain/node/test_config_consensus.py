@@ -72,7 +72,7 @@ def test_bft_section_parses_with_paths_relative_to_the_file_and_default_timings(
     assert consensus.peers == tuple(ConsensusPeer(pid, base / f"certs/tls/peers/node{i + 1}.pem", "127.0.0.1", 7501 + i)
                                     for i, pid in enumerate(PEER_IDS))
     assert (consensus.round_timeout_ms, consensus.max_round_timeout_ms, consensus.idle_proposal_ms,
-            consensus.batch_size, consensus.batch_timeout_ms) == (1000, 8000, 250, 500, 20)
+            consensus.batch_size, consensus.batch_timeout_ms) == (1000, 8000, 250, 500, 50)
     with pytest.raises(AttributeError):
         consensus.batch_size = 1  # type: ignore[misc]  # frozen
 

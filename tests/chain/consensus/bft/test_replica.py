@@ -37,6 +37,19 @@ def test_a_leader_waits_min_block_interval_after_its_parent_then_proposes() -> N
     assert proposals[0].block.timestamp_ms == 1_200
 
 
+def test_a_lengthened_block_interval_holds_the_proposal_back_until_it_passes() -> None:
+    leader = COMMITTEE.leader(1)
+    replica, batches = _replica(leader, ReplicaConfig(min_block_interval_ms=200))
+    replica.block_interval_ms = 600  # what the node sets while its execution lags (BftEngine._pace)
+    batches.add(sha256(b"batch"))
+    actions = replica.start(1_250)
+    assert _proposals(actions) == []
+    assert [a.at_ms for a in actions if isinstance(a, Wake)][0] == 1_600
+    assert _proposals(replica.tick(1_599)) == []
+    proposals = _proposals(replica.tick(1_600))
+    assert len(proposals) == 1 and proposals[0].block.timestamp_ms == 1_600
+
+
 def test_an_idle_leader_sends_a_heartbeat_after_idle_proposal_ms() -> None:
     leader = COMMITTEE.leader(1)
     replica, _ = _replica(leader, ReplicaConfig(idle_proposal_ms=300))
@@ -124,3 +137,4 @@ def test_an_observer_catches_up_from_everything_committed_in_the_epoch() -> None
     assert heights == list(range(2, committed + 1))  # everything the peer committed, provably
     assert not any(isinstance(a, Broadcast) for a in actions)  # an observer never votes
     assert replicas[0].sync_response(SyncRequest(1, 0, b"")) is None  # another epoch's request
+
