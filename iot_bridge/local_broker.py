@@ -32,15 +32,21 @@ def mosquitto_binary() -> Path | None:
     return DEBIAN_MOSQUITTO if DEBIAN_MOSQUITTO.exists() else None
 
 
+def _bindable(port: int) -> bool:
+    """Whether a listener could bind the port on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the broker does: TIME_WAIT is no obstacle
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_loopback_port(first: int = 1884, last: int = 32_000) -> int:
     """The first port from `first` free on 127.0.0.1 (below the ephemeral range, so no client socket takes it)."""
     for port in range(first, last):
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the broker does: TIME_WAIT is no obstacle
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        if _bindable(port):
             return port
     raise BrokerUnavailable(f"no free loopback port in {first}..{last}")
 
@@ -49,12 +55,7 @@ def random_loopback_port(first: int = 20_000, last: int = 32_000) -> int:
     """A free port on 127.0.0.1 drawn at random from first..last (several processes picking at once rarely collide)."""
     for _ in range(500):
         port = random.randint(first, last)
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        if _bindable(port):
             return port
     raise BrokerUnavailable(f"no free loopback port in {first}..{last}")
 

@@ -30,6 +30,7 @@ from chain.ledger.merkle import ListProof, list_proof, list_root
 from chain.ledger.model import DataEntry, Event, LedgerSettings, Membership, MembershipChange
 from chain.ledger.receipt import Receipt
 from chain.ledger.state_store import KVReader, StateProof, StateStore
+from chain.ledger.smt import TreeUpdate
 from chain.ledger.transaction import Transaction, TxContent
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def _execute_genesis(kv: KVStore, suite: CryptoSuite, content: TxContent, tx_has
     if validators is None:
         raise LedgerError("genesis registers no validator node", ResultCode.INVALID_ARGUMENT)
     receipt = Receipt(tx_hash, 0, 0, 0, "", None, b"")
-    root, records = state.stage(None, 0, overlay.writes)
+    root, records, _ = state.stage(None, 0, overlay.writes)
     vhash = validators.hash(suite)
     header = BlockHeader(b"", 0, bytes(32), timestamp_ms, list_root(suite.digest, [tx_hash]),
                          list_root(suite.digest, [receipt.encode()]), root, vhash, vhash, b"")
@@ -125,6 +126,7 @@ class Proposal:
     records: dict[bytes, bytes | None] = field(repr=False)
     events: list[bytes] = field(default_factory=list, repr=False)
     entries: list[bytes] = field(default_factory=list, repr=False)
+    tree_update: TreeUpdate | None = field(default=None, repr=False)  # cached by the tree once committed
 
     def block_hash(self, suite: CryptoSuite) -> bytes:
         """Hash of the header."""
@@ -418,7 +420,7 @@ class ChainStore:
         apply_due_changes(overlay, height)  # part of this block's state: the next block is certified by the new set
         validators = self.validators()
         after = load(overlay, ns.validators_key(), ValidatorSet) or validators
-        root, records = self.state.stage(height - 1, height, overlay.writes)
+        root, records, tree_update = self.state.stage(height - 1, height, overlay.writes)
         header = BlockHeader(
             self.ledger_id, height, parent.hash(self.suite), timestamp_ms,
             list_root(self.hasher, [t.hash for t in included]),
@@ -428,7 +430,7 @@ class ChainStore:
         event_prefix, entry_prefix = bytes([ns.Namespace.EVENT]), bytes([ns.Namespace.DATA_ENTRY])
         events = [key for key in overlay.writes if key[:1] == event_prefix]
         entries = [key for key in overlay.writes if key[:1] == entry_prefix]
-        return Proposal(header, included, encoded, receipts, rejected, records, events, entries)
+        return Proposal(header, included, encoded, receipts, rejected, records, events, entries, tree_update)
 
     def replay(self, header: BlockHeader, encoded: Sequence[bytes], verifier: Callable[[list[tuple[bytes, bytes, bytes]]], list[bool]] | None = None) -> Proposal:
         """Re-execute a block received or stored elsewhere; raise if anything differs from its header."""
@@ -496,7 +498,8 @@ class ChainStore:
         if proposal.entries:
             records[ENTRIES + _h(header.height)] = encode(proposal.entries, max_size=MAX_BLOCK_RECORD)
         self._write(self.kv, records)
-        self.state.committed(proposal.records)
+        if proposal.tree_update is not None:
+            self.state.committed(proposal.tree_update)
 
     @classmethod
     def restore(cls, kv: KVStore, suite_name: str, ledger_id: bytes, header: BlockHeader,

@@ -18,7 +18,6 @@ VERSIONS = b"V"
 TREE = b"S"
 _LIVE = b"\x01"
 _DELETED = b"\x00"
-_STAGED_KEPT = 3  # staged blocks that may still be committed (several proposals at one height)
 
 
 class KVReader(Protocol):
@@ -60,7 +59,6 @@ class StateStore:
         self.kv = kv
         self.hasher = hasher
         self.tree = SparseMerkleTree(_TreeReader(kv), hasher)
-        self._staged: list[tuple[dict[bytes, bytes | None], TreeUpdate]] = []  # see committed()
 
     def get(self, state_key: bytes) -> bytes | None:
         """The latest committed value."""
@@ -115,8 +113,11 @@ class StateStore:
         """Value and inclusion (or non-inclusion) proof at a height."""
         return StateProof(state_key, height, self.get_at(state_key, height), self.tree.prove(height, self.hasher(state_key)))
 
-    def stage(self, base_height: int | None, height: int, writes: dict[bytes, bytes | None]) -> tuple[bytes, dict[bytes, bytes | None]]:
-        """New state root and the KV records (None = delete) that commit `writes` at height."""
+    def stage(
+        self, base_height: int | None, height: int, writes: dict[bytes, bytes | None]
+    ) -> tuple[bytes, dict[bytes, bytes | None], TreeUpdate]:
+        """New state root, the KV records (None = delete) that commit `writes` at height, and the tree update
+        (for `committed`, once those records are written)."""
         hasher = self.hasher
         changes = {hasher(k): (None if v is None else hasher(v)) for k, v in writes.items()}
         update = self.tree.update(base_height, height, changes)
@@ -126,15 +127,9 @@ class StateStore:
             value = writes[key]
             records[_history_prefix(key) + suffix] = _DELETED if value is None else _LIVE + value
             records[LATEST + key] = value
-        del self._staged[:-_STAGED_KEPT]
-        self._staged.append((records, update))
-        return update.root_hash, records
+        return update.root_hash, records, update
 
-    def committed(self, records: dict[bytes, bytes | None]) -> None:
-        """Tell the store that records `stage` returned are committed: the tree caches the records it wrote,
-        which the next block's update reads. Records of any other origin are ignored."""
-        for i, (staged, update) in enumerate(self._staged):
-            if staged is records:
-                self.tree.remember(update)
-                del self._staged[: i + 1]
-                return
+    def committed(self, update: TreeUpdate) -> None:
+        """The records of a staged update are written: the tree caches them, as the next block's update reads them.
+        Only a committed update may come here (another one at the same height would poison the cache)."""
+        self.tree.remember(update)

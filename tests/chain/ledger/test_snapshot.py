@@ -440,7 +440,7 @@ def test_the_state_at_a_height_comes_from_the_history_with_deletes(batches: list
     model: dict[bytes, bytes] = {}
     models = []
     for height, writes in enumerate(batches):
-        _, records = store.stage(height - 1 if height else None, height, writes)
+        _, records, _ = store.stage(height - 1 if height else None, height, writes)
         kv.apply({k: v for k, v in records.items() if v is not None}, [k for k, v in records.items() if v is None])
         model = {k: v for k, v in {**model, **writes}.items() if v is not None}
         models.append(model)

@@ -11,6 +11,7 @@ from chain.ledger.smt import SparseMerkleTree
 from chain.ledger.smt import tree as tree_module
 from chain.ledger.state_store import TREE, StateStore
 from chain.storage.memory import MemoryKV
+from tests.chain.ledger.smt.keys import flip_bits
 
 
 def sha(data: bytes) -> bytes:
@@ -22,10 +23,7 @@ _BASES = [sha(b"fast%d" % i) for i in range(2)]
 
 def _near(base: int, bits: tuple[int, ...]) -> bytes:
     """A key that differs from a base key in a few bits: forks deep below the top, across several records."""
-    k = int.from_bytes(_BASES[base], "big")
-    for b in bits:
-        k ^= 1 << (255 - b)
-    return k.to_bytes(32, "big")
+    return flip_bits(_BASES[base], bits)
 
 
 near_keys = st.builds(_near, st.integers(0, 1), st.lists(st.integers(0, 255), max_size=2).map(tuple))
@@ -69,18 +67,20 @@ def test_fast_paths_write_what_the_general_path_writes(batches_: list[dict[bytes
     assert fast == general  # same roots, same records, byte for byte
 
 
-def test_only_the_committed_proposal_is_cached() -> None:
+def test_the_committed_update_is_cached_and_the_next_update_writes_the_same() -> None:
     kv = MemoryKV()
     state = StateStore(kv, sha)
-    _, records = state.stage(None, 0, {b"a": b"1", b"b": b"2"})
+    _, records, update = state.stage(None, 0, {b"a": b"1", b"b": b"2"})
     kv.apply({k: v for k, v in records.items() if v is not None})
-    state.committed(records)
-    _, first = state.stage(0, 1, {b"a": b"3", b"c": b"4"})
-    _, second = state.stage(0, 1, {b"b": b"5"})  # another proposal at the same height: the one committed
+    state.committed(update)
+    _, _, other = state.stage(0, 1, {b"a": b"3", b"c": b"4"})  # a proposal that is never committed
+    _, second, committed = state.stage(0, 1, {b"b": b"5"})  # another one at the same height: this one is
     kv.apply({k: v for k, v in second.items() if v is not None})
-    state.committed(second)
-    state.committed(first)  # no longer stageable on top of the head: ignored
-    _, cached = state.stage(1, 2, {b"a": b"6", b"d": b"7"})
-    _, fresh = StateStore(kv, sha).stage(1, 2, {b"a": b"6", b"d": b"7"})
+    state.committed(committed)
+    _, cached, _ = state.stage(1, 2, {b"a": b"6", b"d": b"7"})
+    _, fresh, _ = StateStore(kv, sha).stage(1, 2, {b"a": b"6", b"d": b"7"})
     assert cached == fresh
     assert all(k[:1] != TREE or v == kv.get(k) for k, v in second.items())
+    assert all(state.tree._cache.get(key, record) == record for key, record in committed.nodes.items())
+    assert other.nodes.keys() - committed.nodes.keys() <= {k for k in other.nodes if k not in state.tree._cache}
+

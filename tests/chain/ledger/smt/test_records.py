@@ -21,6 +21,7 @@ from chain.ledger.smt.nodes import (
     encode_root,
     record_states,
 )
+from tests.chain.ledger.smt.keys import flip_bits
 
 
 def sha(data: bytes) -> bytes:
@@ -65,10 +66,7 @@ _BASES = [sha(b"base%d" % i) for i in range(3)]
 
 
 def _near(base: int, bits: tuple[int, ...]) -> bytes:
-    k = int.from_bytes(_BASES[base], "big")
-    for b in bits:
-        k ^= 1 << (255 - b)
-    return k.to_bytes(32, "big")
+    return flip_bits(_BASES[base], bits)
 
 
 near_keys = st.builds(_near, st.integers(0, 2), st.lists(st.integers(0, 255), min_size=0, max_size=2).map(tuple))
