@@ -15,7 +15,7 @@ starts from a fresh copy of the same ledger; the figures are medians over --runs
 versions of the code execute byte-identical inputs; --fingerprint then prints a
 digest of every stored record but the commit certificates (whose signatures are
 randomised), which must not change when only speed does.
---profile prints a cProfile top-30 (cumulative) of build_ordered + commit.
+--profile prints a cProfile top-30 of build_ordered + commit (by cumulative time; PROFILE_SORT=tottime for own time).
 """
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def main() -> None:
         assert len(fingerprints) == 1, "runs of the same workload stored different records"
         emit("profile_execution", "fingerprint", 0, sha256=fingerprints.pop(), **extra)
     if profiler is not None:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(30)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 
 import cbor2
 
@@ -34,6 +34,7 @@ from chain.ledger.smt import TreeUpdate
 from chain.ledger.transaction import Transaction, TxContent
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 META_LEDGER = b"Mledger"
 META_SUITE = b"Msuite"
@@ -101,6 +102,14 @@ def _genesis_content(raw: bytes, suite: CryptoSuite) -> tuple[TxContent, bytes]:
     return TxContent.from_value(value[0]), suite.digest(encode(value[0]))
 
 
+def _read(state: StateStore | Overlay, key: bytes, cls: type[T], missing: str) -> T:
+    """A record that every ledger state holds (settings, validator set); StoreCorruption saying `missing` if absent."""
+    raw = state.get(key)
+    if raw is None:
+        raise StoreCorruption(missing)
+    return from_cbor(cls, raw)
+
+
 def _h(height: int) -> bytes:
     return height.to_bytes(8, "big")
 
@@ -127,10 +136,15 @@ class Proposal:
     events: list[bytes] = field(default_factory=list, repr=False)
     entries: list[bytes] = field(default_factory=list, repr=False)
     tree_update: TreeUpdate | None = field(default=None, repr=False)  # cached by the tree once committed
+    state_writes: dict[bytes, bytes | None] = field(default_factory=dict, repr=False)  # state key -> value (None: deleted)
 
     def block_hash(self, suite: CryptoSuite) -> bytes:
         """Hash of the header."""
         return self.header.hash(suite)
+
+    def changes_validators(self) -> bool:
+        """True if the block hands certification of the next one to another validator set."""
+        return self.header.next_validators_hash != self.header.validators_hash
 
 
 class ChainStore:
@@ -275,17 +289,11 @@ class ChainStore:
 
     def settings(self) -> LedgerSettings:
         """Current ledger settings."""
-        raw = self.state.get(ns.settings_key())
-        if raw is None:
-            raise StoreCorruption("ledger settings are missing from state")
-        return from_cbor(LedgerSettings, raw)
+        return _read(self.state, ns.settings_key(), LedgerSettings, "ledger settings are missing from state")
 
     def validators(self) -> ValidatorSet:
         """The validator set that signs the next block."""
-        raw = self.state.get(ns.validators_key())
-        if raw is None:
-            raise StoreCorruption("the validator set is missing from state")
-        return from_cbor(ValidatorSet, raw)
+        return _read(self.state, ns.validators_key(), ValidatorSet, "the validator set is missing from state")
 
     def _membership(self) -> Membership:
         """The committed membership record (none at genesis: the genesis set since 0, no changes)."""
@@ -371,26 +379,55 @@ class ChainStore:
             proposer_address = Address.of(proposer.public_key(), self.suite.hash_algorithm).encode()
         return self._execute(candidates, max(timestamp_ms, parent.timestamp_ms + 1), proposer_address, strict=False)
 
-    def build_ordered(self, candidates: Sequence[Candidate], timestamp_ms: int, proposer_address: bytes) -> Proposal:
+    def build_ordered(self, candidates: Sequence[Candidate], timestamp_ms: int, proposer_address: bytes,
+                      on: Proposal | None = None) -> Proposal:
         """Execute a block that consensus ordered (same result on every validator): its author's address, its time.
 
         Candidates beyond the block limit are rejected, not dropped, so every
         ordered transaction gets an outcome. No candidates make an empty block,
         which is how a due membership change (change_due()) takes effect.
+        `on`: build on top of that proposal, the head's successor, while it is
+        still being certified and committed (see `_execute`).
         """
-        parent = self.header(self.height)
-        limit = self.settings().max_block_txs
-        proposal = self._execute(candidates[:limit], max(timestamp_ms, parent.timestamp_ms + 1), proposer_address, strict=False)
+        parent = self.header(self.height) if on is None else on.header
+        base = self.state if on is None else self._state_after(on)
+        limit = _read(base, ns.settings_key(), LedgerSettings, "ledger settings are missing from state").max_block_txs
+        proposal = self._execute(candidates[:limit], max(timestamp_ms, parent.timestamp_ms + 1), proposer_address,
+                                 strict=False, on=on)
         for cand in candidates[limit:]:
             proposal.rejected.append((cand.tx, Rejection("the block was full", ResultCode.LIMIT_EXCEEDED)))
         return proposal
 
-    def _execute(self, candidates: Sequence[Candidate], timestamp_ms: int, proposer: bytes, *, strict: bool) -> Proposal:
-        height = self.height + 1
-        parent = self.header(height - 1)
+    def _state_after(self, on: Proposal) -> Overlay:
+        """The state as an uncommitted proposal leaves it: its writes over the committed state."""
+        base = Overlay(self.state, cache_base=True)
+        base.writes = on.state_writes  # read only: the block built on it writes into its own overlay
+        return base
+
+    def _execute(self, candidates: Sequence[Candidate], timestamp_ms: int, proposer: bytes, *, strict: bool,
+                 on: Proposal | None = None) -> Proposal:
+        """Execute candidates into a proposal for the block above the head, or above `on`.
+
+        `on` is the head's successor, executed but not yet committed. Its
+        effects come from its own records (state writes, tree update, header,
+        transaction hashes), and they equal what committing it writes, so the
+        result does not depend on whether the commit happens during this call.
+        """
+        if on is None:
+            height = self.height + 1
+            parent = self.header(height - 1)
+            base: StateStore | Overlay = self.state
+            earlier: frozenset[bytes] = frozenset()
+        else:
+            if on.tree_update is None:
+                raise LedgerError("a block can be built on an uncommitted one only with its tree update", ResultCode.INVALID_STATE)
+            parent = on.header
+            height = parent.height + 1
+            base = self._state_after(on)
+            earlier = frozenset(t.hash for t in on.transactions)
         block = BlockContext(self.suite, height, timestamp_ms)
-        overlay = Overlay(self.state, cache_base=True)
-        conf = self.settings()
+        overlay = Overlay(base, cache_base=True)
+        conf = _read(base, ns.settings_key(), LedgerSettings, "ledger settings are missing from state")
         included: list[Transaction] = []
         encoded: list[bytes] = []
         receipts: list[Receipt] = []
@@ -401,7 +438,7 @@ class ChainStore:
                 if strict:
                     raise LedgerError(f"block {height} has more than {conf.max_block_txs} transactions", ResultCode.LIMIT_EXCEEDED)
                 break
-            duplicate = cand.tx.hash in seen or self.locate(cand.tx.hash) is not None
+            duplicate = cand.tx.hash in seen or cand.tx.hash in earlier or self.locate(cand.tx.hash) is not None
             outcome = execute_transaction(overlay, cand.tx, ledger_id=self.ledger_id, block=block, index=len(included),
                                           encoded_size=len(cand.encoded), signatures_valid=cand.signatures_valid, duplicate=duplicate)
             if outcome.rejection is not None:
@@ -418,9 +455,10 @@ class ChainStore:
             encoded.append(cand.encoded)
             receipts.append(outcome.receipt)
         apply_due_changes(overlay, height)  # part of this block's state: the next block is certified by the new set
-        validators = self.validators()
+        validators = _read(base, ns.validators_key(), ValidatorSet, "the validator set is missing from state")
         after = load(overlay, ns.validators_key(), ValidatorSet) or validators
-        root, records, tree_update = self.state.stage(height - 1, height, overlay.writes)
+        root, records, tree_update = self.state.stage(height - 1, height, overlay.writes,
+                                                      None if on is None else on.tree_update)
         header = BlockHeader(
             self.ledger_id, height, parent.hash(self.suite), timestamp_ms,
             list_root(self.hasher, [t.hash for t in included]),
@@ -430,7 +468,7 @@ class ChainStore:
         event_prefix, entry_prefix = bytes([ns.Namespace.EVENT]), bytes([ns.Namespace.DATA_ENTRY])
         events = [key for key in overlay.writes if key[:1] == event_prefix]
         entries = [key for key in overlay.writes if key[:1] == entry_prefix]
-        return Proposal(header, included, encoded, receipts, rejected, records, events, entries, tree_update)
+        return Proposal(header, included, encoded, receipts, rejected, records, events, entries, tree_update, overlay.writes)
 
     def replay(self, header: BlockHeader, encoded: Sequence[bytes], verifier: Callable[[list[tuple[bytes, bytes, bytes]]], list[bool]] | None = None) -> Proposal:
         """Re-execute a block received or stored elsewhere; raise if anything differs from its header."""

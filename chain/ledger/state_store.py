@@ -114,13 +114,14 @@ class StateStore:
         return StateProof(state_key, height, self.get_at(state_key, height), self.tree.prove(height, self.hasher(state_key)))
 
     def stage(
-        self, base_height: int | None, height: int, writes: dict[bytes, bytes | None]
+        self, base_height: int | None, height: int, writes: dict[bytes, bytes | None], pending: TreeUpdate | None = None
     ) -> tuple[bytes, dict[bytes, bytes | None], TreeUpdate]:
         """New state root, the KV records (None = delete) that commit `writes` at height, and the tree update
-        (for `committed`, once those records are written)."""
+        (for `committed`, once those records are written). `pending`: base_height's own update, when its
+        records are not written yet."""
         hasher = self.hasher
         changes = {hasher(k): (None if v is None else hasher(v)) for k, v in writes.items()}
-        update = self.tree.update(base_height, height, changes)
+        update = self.tree.update(base_height, height, changes, pending)
         records: dict[bytes, bytes | None] = {TREE + k: v for k, v in update.writes.items()}
         suffix = height.to_bytes(8, "big")
         for key in sorted(writes):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence, cast
 
@@ -74,6 +74,7 @@ class Diverged(Exception):
     """A quorum certified a different result for a block than this node computed: stop rather than fork."""
 
 
+_COUNTS = ("blocks", "transactions", "pipelined_blocks")  # timings entries that count rather than time
 MAX_INTERVAL_FACTOR = 4  # proposals at most this many minimum intervals apart under backlog
 
 
@@ -197,12 +198,13 @@ class _OwnSource:
 
 
 @dataclass
-class _Execution:
-    """A committed block executed locally, waiting for its execution certificate."""
+class _Job:
+    """A committed consensus block to execute: its transactions, and its execution if it is under way already."""
 
-    height: int
-    block_hash: bytes
-    votes: dict[bytes, bytes]
+    certified: CertifiedBlock
+    candidates: list[Candidate]
+    t0: float
+    built: asyncio.Future[Proposal] | None = None
 
 
 class BftEngine(ConsensusEngineAPI):
@@ -242,7 +244,8 @@ class BftEngine(ConsensusEngineAPI):
         self._awaited: set[bytes] = set()
         self._ordered: Counter[bytes] = Counter()  # digests of ordered blocks not yet executed
         self._thread_work: set[asyncio.Future[Any]] = set()
-        self._commits: asyncio.Queue[CertifiedBlock] = asyncio.Queue()
+        self._commits: deque[CertifiedBlock] = deque()  # committed consensus blocks waiting for execution
+        self._commit_arrived = asyncio.Event()
         self._exec_votes: dict[int, dict[bytes, dict[bytes, bytes]]] = {}
         self._certificates: dict[int, CommitCertificate] = {}
         self._batch_arrived = asyncio.Event()
@@ -307,8 +310,8 @@ class BftEngine(ConsensusEngineAPI):
             while len(self._past) > PAST_EPOCHS:
                 self._past.popitem(last=False)
         queued: list[bytes] = []
-        while not self._commits.empty():
-            block = self._commits.get_nowait().block
+        while self._commits:
+            block = self._commits.popleft().block
             queued.extend(block.payload)
             self._done_with(block)
         self.batches.clear_pins()
@@ -395,9 +398,9 @@ class BftEngine(ConsensusEngineAPI):
                 "round": self.replica.round, "committed_consensus_height": self.replica.tree.committed.height,
                 "executed_consensus_height": self.executed_tip.height, "high_qc_round": self.replica.tree.high_qc.round,
                 "batches": len(self.batches), "peers_connected": sorted(self.network.connected_peers()),
-                "diverged": self.diverged, "failure": self.failure, "stage": self.stage, "pending_commits": self._commits.qsize(),
+                "diverged": self.diverged, "failure": self.failure, "stage": self.stage, "pending_commits": len(self._commits),
                 "caught_up_blocks": self.caught_up_blocks, "verification": self.checks.status(), "ledger_ahead_of_consensus": self._ledger_ahead,
-                "timings_ms": {k: int(v * 1000) if k not in ("blocks", "transactions") else int(v) for k, v in self.timings.items()}, "refused": dict(self.replica.refused)}
+                "timings_ms": {k: int(v) if k in _COUNTS else int(v * 1000) for k, v in self.timings.items()}, "refused": dict(self.replica.refused)}
 
     # ---- wiring ---------------------------------------------------------------------------------
 
@@ -416,7 +419,8 @@ class BftEngine(ConsensusEngineAPI):
             elif isinstance(action, Commit):
                 for certified in action.blocks:  # the replica has released their batches already
                     self._ordered.update(certified.block.payload)
-                    self._commits.put_nowait(certified)
+                    self._commits.append(certified)
+                self._commit_arrived.set()
                 self._pace()
             elif isinstance(action, FetchBatches):
                 request = BatchRequest(tuple(action.digests)).encode()
@@ -693,11 +697,18 @@ class BftEngine(ConsensusEngineAPI):
 
     def _pace(self) -> None:
         """Set the replica's proposal spacing from this node's execution backlog (see paced_interval)."""
-        self.replica.block_interval_ms = paced_interval(self.replica_config.min_block_interval_ms, self._commits.qsize())
+        self.replica.block_interval_ms = paced_interval(self.replica_config.min_block_interval_ms, len(self._commits))
+
+    async def _next_commit(self) -> CertifiedBlock:
+        """The next committed consensus block, in order."""
+        while not self._commits:
+            self._commit_arrived.clear()
+            await self._commit_arrived.wait()
+        return self._commits.popleft()
 
     async def _execute_loop(self) -> None:
         while True:
-            certified = await self._commits.get()
+            certified = await self._next_commit()
             self._pace()
             block = certified.block
             if not self._is_next(block):  # executed, void (ended epoch), or overtaken by ledger catch-up
@@ -717,28 +728,49 @@ class BftEngine(ConsensusEngineAPI):
                 if candidates is None or not self._is_next(block):
                     self._done_with(block)
                     continue
-                await self._execute_block(certified, candidates, t0)
+                job: _Job | None = _Job(certified, candidates, t0)
+                while job is not None:  # the next block executes while this one is certified and committed
+                    job = await self._execute_block(job)
             if self.chain.validators_since() != self.epoch:
                 self._end_epoch()
 
-    async def _execute_block(self, certified: CertifiedBlock, candidates: list[Candidate], t0: float) -> None:
-        """Execute a committed block, certify its ledger block with a quorum, commit it with the consensus tip."""
+    async def _execute_block(self, job: _Job) -> _Job | None:
+        """Execute a committed block, certify its ledger block with a quorum, commit it with the consensus tip.
+
+        Meanwhile the next committed block, if it is ready, executes on top of
+        this one's uncommitted result (see _follow); it is returned to be
+        certified and committed next.
+        """
+        certified, candidates, t0 = job.certified, job.candidates, job.t0
         block = certified.block
         self.stage = f"executing consensus block {block.height}"
         t1 = time.perf_counter()
-        author = self.addresses[block.author]
-        proposal: Proposal = await self._in_thread(self.chain.build_ordered, candidates, block.timestamp_ms, author)
+        if job.built is None:
+            author = self.addresses[block.author]
+            proposal: Proposal = await self._in_thread(self.chain.build_ordered, candidates, block.timestamp_ms, author)
+        else:
+            proposal = await job.built
         self.stage = f"certifying ledger block {proposal.header.height}"
         t2 = time.perf_counter()
-        certificate = await self._certify(proposal)
-        self.stage = f"committing ledger block {proposal.header.height}"
-        t3 = time.perf_counter()
-        proposal.records.update(anchor_records(certified, proposal.header.height, TIP_KEY))
-        await self._uncancellable(self.service.commit_block(proposal, certificate))
+        following = self._follow(block, proposal)
+        try:
+            certificate = await self._certify(proposal)
+            self.stage = f"committing ledger block {proposal.header.height}"
+            t3 = time.perf_counter()
+            following = following or self._follow(block, proposal)  # another block may have been ordered meanwhile
+            proposal.records.update(anchor_records(certified, proposal.header.height, TIP_KEY))
+            await self._uncancellable(self.service.commit_block(proposal, certificate))
+        except BaseException:
+            if following is not None and following.built is not None:
+                following.built.cancel()  # its thread finishes on its own; the node stops ordering or is stopping
+            raise
         self._last_progress = self.clock()
         t4 = time.perf_counter()
-        for name, spent in (("gather", t1 - t0), ("execute", t2 - t1), ("certify", t3 - t2), ("commit", t4 - t3)):
+        gathered = t1 - t0 if job.built is None else 0.0
+        for name, spent in (("gather", gathered), ("execute", t2 - t1), ("certify", t3 - t2), ("commit", t4 - t3)):
             self.timings[name] = self.timings.get(name, 0.0) + spent
+        if job.built is not None:
+            self.timings["pipelined_blocks"] = self.timings.get("pipelined_blocks", 0) + 1
         self.timings["transactions"] = self.timings.get("transactions", 0) + len(candidates)
         self.timings["blocks"] = self.timings.get("blocks", 0) + 1
         self.executed_tip = block
@@ -752,6 +784,36 @@ class BftEngine(ConsensusEngineAPI):
             self._executed.popitem(last=False)
         self._progress.set()
         self.stage = "idle"
+        return following
+
+    def _follow(self, block: Block, proposal: Proposal) -> _Job | None:
+        """Start executing the next committed block on top of `proposal` (executed, not committed yet), if it
+        is ready: queued already, carrying transactions, with all its batches verified here, and `proposal`
+        keeps the validator set (else the next block may belong to another epoch)."""
+        if not self._commits or proposal.changes_validators():
+            return None
+        certified = self._commits[0]
+        following = certified.block
+        if following.epoch != block.epoch or following.height != block.height + 1 or not following.payload:
+            return None
+        candidates = self._ready(following, skip=set(block.payload))
+        if candidates is None:
+            return None
+        self._commits.popleft()
+        self._pace()
+        author = self.addresses[following.author]
+        built = asyncio.ensure_future(
+            self._in_thread(self.chain.build_ordered, candidates, following.timestamp_ms, author, proposal))
+        return _Job(certified, candidates, time.perf_counter(), built)
+
+    def _ready(self, block: Block, skip: set[bytes]) -> list[Candidate] | None:
+        """The block's transactions if every batch it needs is here and verified, else None (no waiting).
+        `skip`: batches of the block before it, not executed yet (an earlier block's batch adds nothing)."""
+        fresh = [d for d in block.payload if d not in self._executed and d not in skip]
+        for digest in fresh:
+            if digest not in self._candidates and not (digest in self.checks.pending and self._settle(digest)):
+                return None
+        return [c for d in fresh for c in self._candidates[d]]
 
     def _done_with(self, block: Block) -> None:
         """An ordered block has been executed (or was already): its batches are no longer awaited by execution."""

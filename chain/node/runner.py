@@ -78,7 +78,7 @@ async def serve(config: NodeConfig, node_key: PrivateKey, ready: asyncio.Event |
                 password: bytes | None = None) -> None:
     """Run until SIGTERM/SIGINT."""
     verifier = BatchVerifier()
-    executor = ThreadPoolExecutor(max_workers=len(config.ledgers) + 2, thread_name_prefix="ledger")
+    executor = ThreadPoolExecutor(max_workers=2 * len(config.ledgers) + 2, thread_name_prefix="ledger")
     stores = []
     services: dict[str, LedgerService] = {}
     try:

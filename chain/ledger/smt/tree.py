@@ -69,6 +69,9 @@ class TreeUpdate:
     writes: dict[bytes, bytes] = field(default_factory=dict)
     # The decoded records written, by cache key: the cache takes them once they are committed (see `remember`).
     nodes: dict[tuple[int, int, int], Record] = field(default_factory=dict, compare=False, repr=False)
+    # Cache keys of the records of an uncommitted base update that this one rewrote (see `update`'s `pending`):
+    # `remember` drops them, as the cache would have if they had been read from it.
+    superseded: list[tuple[int, int, int]] = field(default_factory=list, compare=False, repr=False)
 
 
 class SparseMerkleTree:
@@ -219,6 +222,8 @@ class SparseMerkleTree:
     def remember(self, update: TreeUpdate) -> None:
         """Cache the records an update wrote, once the caller has committed them: the next update reads them."""
         cache = self._cache
+        for key in update.superseded:
+            cache.pop(key, None)
         cache.update(update.nodes)
         self._remember((update.version, _ROOT, 0), decode_root(update.writes[root_key(update.version)]))
         try:
@@ -228,15 +233,25 @@ class SparseMerkleTree:
             pass
 
     def update(
-        self, base_version: int | None, new_version: int, changes: Mapping[bytes, bytes | None]
+        self, base_version: int | None, new_version: int, changes: Mapping[bytes, bytes | None],
+        pending: TreeUpdate | None = None,
     ) -> TreeUpdate:
-        """Apply key_hash -> value_hash (None deletes) on top of base_version, producing new_version."""
+        """Apply key_hash -> value_hash (None deletes) on top of base_version, producing new_version.
+
+        `pending` is the update that produced base_version when its records are not committed yet (a
+        block executed on top of one still being certified): its records are read from it, not storage.
+        """
         if base_version is not None and new_version <= base_version:
             raise ValueError("new_version must be greater than base_version")
+        if pending is not None and pending.version != base_version:
+            raise ValueError(f"the pending update is version {pending.version}, not the base version {base_version}")
         entries = sorted((int.from_bytes(k, "big"), v) for k, v in changes.items())
         result = TreeUpdate(new_version, PLACEHOLDER)
-        base = self._root(base_version) if base_version is not None else None
-        new_root = _Update(self, new_version, result).record(0, 0, base, entries) if entries else base
+        if pending is not None:
+            base = decode_root(pending.writes[root_key(pending.version)])
+        else:
+            base = self._root(base_version) if base_version is not None else None
+        new_root = _Update(self, new_version, result, pending).record(0, 0, base, entries) if entries else base
         if new_root is not None and new_root[0] == LEAF and new_root[1] is None:
             new_root = (LEAF, self.hasher(LEAF_TAG + new_root[2]), new_root[2])  # type: ignore[operator]
         result.writes[root_key(new_version)] = encode_root(new_root)
@@ -271,7 +286,7 @@ class _Update:
     through `set_one`, which edits the record's bytes in place of decoding it.
     """
 
-    def __init__(self, tree: SparseMerkleTree, version: int, result: TreeUpdate) -> None:
+    def __init__(self, tree: SparseMerkleTree, version: int, result: TreeUpdate, pending: TreeUpdate | None) -> None:
         self.tree = tree
         self.hasher = tree.hasher
         self.version = version
@@ -279,6 +294,9 @@ class _Update:
         self.heads: dict[int, bytes] = {}
         self.writes = result.writes
         self.nodes = result.nodes
+        self.superseded = result.superseded
+        self.pending_version = -1 if pending is None else pending.version
+        self.pending_nodes = {} if pending is None else pending.nodes
 
     def record(self, depth: int, path: int, old: State | None, entries: list[tuple[int, bytes | None]]) -> State | None:
         """New state of the subtree at (depth % 4 == 0, path), given its old state and the sorted changes in it."""
@@ -303,6 +321,10 @@ class _Update:
         """The record at (version, depth, path): one this update wrote already (see few_sets), or a stored one."""
         if version == self.version:
             return self.nodes[(version, depth, path >> (256 - depth))]
+        if version == self.pending_version:
+            key = (version, depth, path >> (256 - depth))
+            self.superseded.append(key)
+            return self.pending_nodes[key]
         return self.tree._record(version, depth, path >> (256 - depth), False)
 
     def few_sets(self, record: Record, depth: int, path: int, entries: list[tuple[int, bytes | None]]) -> State:

@@ -84,3 +84,40 @@ def test_the_committed_update_is_cached_and_the_next_update_writes_the_same() ->
     assert all(state.tree._cache.get(key, record) == record for key, record in committed.nodes.items())
     assert other.nodes.keys() - committed.nodes.keys() <= {k for k in other.nodes if k not in state.tree._cache}
 
+
+
+def _run_pipelined(batches_: list[dict[bytes, bytes | None]]) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """As _run, but each update is computed on top of the previous one before that one is written."""
+    store: dict[bytes, bytes] = {}
+    tree = SparseMerkleTree(store, sha, cache_size=64)
+    out = []
+    pending = None
+    for version, batch in enumerate(batches_, start=1):
+        update = tree.update(version - 1 if version > 1 else None, version, batch, pending)
+        if pending is not None:  # the base is written (and cached) only now, after its successor was computed
+            store.update(pending.writes)
+            tree.remember(pending)
+        out.append((update.root_hash, update.writes))
+        pending = update
+    assert pending is not None
+    store.update(pending.writes)
+    tree.remember(pending)
+    assert not set(pending.superseded) & tree._cache.keys()  # what the last update rewrote left the cache
+    for version, batch in enumerate(batches_, start=1):
+        for key in batch:
+            assert tree.get(version, key) == SparseMerkleTree(store, sha).get(version, key)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(batches)
+def test_an_update_on_an_uncommitted_base_writes_what_it_writes_on_the_committed_base(
+        batches_: list[dict[bytes, bytes | None]]) -> None:
+    assert _run_pipelined(batches_) == _run(batches_, True)
+
+
+def test_the_pending_update_must_be_the_base_version() -> None:
+    tree = SparseMerkleTree({}, sha)
+    first = tree.update(None, 1, {sha(b"a"): sha(b"1")})
+    with pytest.raises(ValueError, match="not the base version"):
+        tree.update(2, 3, {sha(b"b"): sha(b"2")}, first)
