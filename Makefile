@@ -20,6 +20,7 @@ run: $(STAMP)
 test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || (apt-get update -qq && apt-get install -y -qq mosquitto)
+	$(PY) -m mypy
 	$(PY) -m pytest -n 2 -q
 
 test-slow: $(STAMP)

@@ -265,10 +265,12 @@ class ChainStore:
 
     def outcomes(self, height: int) -> list[list[Any]]:
         """[tx_hash, result code] of each transaction of a committed block, without converting whole receipts."""
-        values = self._receipt_values(height)
-        if not all(isinstance(r, list) and len(r) > 3 for r in values):
-            raise StoreCorruption(f"receipts at height {height} are malformed")
-        return [[r[0], r[3]] for r in values]
+        outcomes: list[list[Any]] = []
+        for r in self._receipt_values(height):
+            if not (isinstance(r, list) and len(r) > 3):
+                raise StoreCorruption(f"receipts at height {height} are malformed")
+            outcomes.append([r[0], r[3]])
+        return outcomes
 
     def locate(self, tx_hash: bytes) -> tuple[int, int] | None:
         """(height, index) of a committed transaction."""

@@ -804,6 +804,7 @@ class BftEngine(ConsensusEngineAPI):
         author = self.addresses[following.author]
         built = asyncio.ensure_future(
             self._in_thread(self.chain.build_ordered, candidates, following.timestamp_ms, author, proposal))
+        built.add_done_callback(self._vote_when_built)
         return _Job(certified, candidates, time.perf_counter(), built)
 
     def _ready(self, block: Block, skip: set[bytes]) -> list[Candidate] | None:
@@ -852,10 +853,7 @@ class BftEngine(ConsensusEngineAPI):
         """Sign our result, collect a quorum for it (or fetch a stored certificate); stop on divergence."""
         height = proposal.header.height
         block_hash = proposal.block_hash(self.suite)
-        if self.me is not None:  # an observer only gathers the members' signatures
-            signature = self.service.node_key.sign(COMMIT_DOMAIN + block_hash).encode()
-            self._exec_votes.setdefault(height, {}).setdefault(block_hash, {})[self.own_key] = signature
-            self._broadcast(EXEC_VOTE, encode([height, block_hash, self.own_key, signature]))
+        self._vote(proposal)
         asked = self.clock()
         while True:
             cert = self._certificates.pop(height, None)
@@ -880,6 +878,26 @@ class BftEngine(ConsensusEngineAPI):
         for h in [h for h in self._exec_votes if h <= height]:
             del self._exec_votes[h]
         return cert
+
+    def _vote(self, proposal: Proposal) -> None:
+        """Sign our result for a ledger block and send it to every validator, once per height (an observer
+        only gathers the members' signatures)."""
+        if self.me is None:
+            return
+        height = proposal.header.height
+        by_hash = self._exec_votes.setdefault(height, {})
+        if any(self.own_key in votes for votes in by_hash.values()):
+            return
+        block_hash = proposal.block_hash(self.suite)
+        signature = self.service.node_key.sign(COMMIT_DOMAIN + block_hash).encode()
+        by_hash.setdefault(block_hash, {})[self.own_key] = signature
+        self._broadcast(EXEC_VOTE, encode([height, block_hash, self.own_key, signature]))
+
+    def _vote_when_built(self, built: asyncio.Future[Proposal]) -> None:
+        """A block executed ahead is done: vote for its result now, so its certificate may be complete by
+        the time the block before it is committed."""
+        if not built.cancelled() and built.exception() is None:
+            self._vote(built.result())
 
     def _on_exec_vote(self, body: bytes) -> None:
         value = decode(body)

@@ -551,11 +551,7 @@ class Client:
         same file continues after the last item it handled.
         """
         last = checkpoint.read_text().strip() if checkpoint is not None and checkpoint.exists() else None
-        params: dict[str, Any] = {"types": ",".join(types)}
-        if account:
-            params["account"] = account
-        if topic:
-            params["topic"] = topic
+        params = _stream_params(types, account, topic)
         while True:
             headers = {"Accept": "text/event-stream"}
             if last:
@@ -569,7 +565,9 @@ class Client:
                         error = response.json().get("error", {})
                         raise ApiError(response.status_code, error.get("code", "error"), error.get("message", ""),
                                        error.get("field"))
-                    for event_id, data in _sse(response.iter_lines(decode_unicode=True)):
+                    for event_id, _, data in _sse_items(response.iter_lines(decode_unicode=True)):
+                        if data is None:
+                            continue  # a keep-alive comment
                         yield event_id, data
                         last = event_id
                         if checkpoint is not None:
@@ -618,21 +616,6 @@ def _sse_items(lines: Iterator[str | bytes]) -> Iterator[tuple[str, str, dict[st
             event_id = line[3:].strip()
         elif line.startswith("event:"):
             event_type = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip())
-
-
-def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(id, data) of each complete server-sent event."""
-    event_id: str | None = None
-    data: list[str] = []
-    for line in lines:
-        if line == "":
-            if event_id is not None and data:
-                yield event_id, json.loads("\n".join(data))
-            event_id, data = None, []
-        elif line.startswith("id:"):
-            event_id = line[3:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].lstrip())
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any, Iterator
 
 import requests
 
 from chain.ledger.operations import PublishEvent, RegisterEventAccount
 from chain.sdk import Client
-from chain.sdk.client import _sse
+from chain.sdk.client import _sse_items
 from tests.chain.gateway.conftest import Stack
 
 EVENTS = 150
+
+
+def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(id, data) of each server-sent event, keep-alive comments left out."""
+    return ((event_id, data) for event_id, _, data in _sse_items(lines) if data is not None)
 
 
 def test_reconnecting_subscriber_gets_every_event_exactly_once_in_order(stack: Stack) -> None:
@@ -42,7 +48,7 @@ def test_reconnecting_subscriber_gets_every_event_exactly_once_in_order(stack: S
         with requests.get(f"{stack.url}/v1/ledgers/main/events", params=params, headers=headers, stream=True,
                           timeout=(5, 30)) as response:
             assert response.status_code == 200
-            for n, (event_id, item) in enumerate(_sse(response.iter_lines(decode_unicode=True))):
+            for n, (event_id, item) in enumerate(_events(response.iter_lines(decode_unicode=True))):
                 got.append(item["sequence"])
                 last_id = event_id
                 if n == 6 or len(got) >= EVENTS:  # drop the connection mid-stream after a few items
@@ -80,7 +86,7 @@ def test_stream_items_describe_blocks_and_transactions(stack: Stack) -> None:
     height = outcome["receipt"]["height"]
     response = requests.get(f"{stack.url}/v1/ledgers/main/events", params={"from_height": height, "once": "1"},
                             timeout=30)
-    items = [item for _, item in _sse(iter(response.text.splitlines()))]
+    items = [item for _, item in _events(iter(response.text.splitlines()))]
     assert items[0]["type"] == "block" and items[0]["height"] == height
     assert any(i["type"] == "transaction" and i["tx_hash"] == outcome["receipt"]["tx_hash"] for i in items)
     bad = requests.get(f"{stack.url}/v1/ledgers/main/events", headers={"Last-Event-ID": "x"}, timeout=10)
