@@ -103,11 +103,30 @@ def _genesis_content(raw: bytes, suite: CryptoSuite) -> tuple[TxContent, bytes]:
 
 
 def _read(state: StateStore | Overlay, key: bytes, cls: type[T], missing: str) -> T:
-    """A record that every ledger state holds (settings, validator set); StoreCorruption saying `missing` if absent."""
+    """A record that every ledger state holds; StoreCorruption saying `missing` if absent."""
     raw = state.get(key)
     if raw is None:
         raise StoreCorruption(missing)
     return from_cbor(cls, raw)
+
+
+def _settings_in(state: StateStore | Overlay) -> LedgerSettings:
+    return _read(state, ns.settings_key(), LedgerSettings, "ledger settings are missing from state")
+
+
+def _validators_in(state: StateStore | Overlay) -> ValidatorSet:
+    return _read(state, ns.validators_key(), ValidatorSet, "the validator set is missing from state")
+
+
+@dataclass(frozen=True)
+class _Base:
+    """What a new block builds on: the parent header and the state after it; when the parent is not committed
+    yet, also its transaction hashes (committed ones are found through the index) and its tree update."""
+
+    parent: BlockHeader
+    state: StateStore | Overlay
+    uncommitted: frozenset[bytes] = frozenset()
+    tree_update: TreeUpdate | None = None
 
 
 def _h(height: int) -> bytes:
@@ -291,11 +310,11 @@ class ChainStore:
 
     def settings(self) -> LedgerSettings:
         """Current ledger settings."""
-        return _read(self.state, ns.settings_key(), LedgerSettings, "ledger settings are missing from state")
+        return _settings_in(self.state)
 
     def validators(self) -> ValidatorSet:
         """The validator set that signs the next block."""
-        return _read(self.state, ns.validators_key(), ValidatorSet, "the validator set is missing from state")
+        return _validators_in(self.state)
 
     def _membership(self) -> Membership:
         """The committed membership record (none at genesis: the genesis set since 0, no changes)."""
@@ -389,47 +408,38 @@ class ChainStore:
         ordered transaction gets an outcome. No candidates make an empty block,
         which is how a due membership change (change_due()) takes effect.
         `on`: build on top of that proposal, the head's successor, while it is
-        still being certified and committed (see `_execute`).
+        still being certified and committed (see `_base`).
         """
-        parent = self.header(self.height) if on is None else on.header
-        base = self.state if on is None else self._state_after(on)
-        limit = _read(base, ns.settings_key(), LedgerSettings, "ledger settings are missing from state").max_block_txs
-        proposal = self._execute(candidates[:limit], max(timestamp_ms, parent.timestamp_ms + 1), proposer_address,
-                                 strict=False, on=on)
+        base = self._base(on)
+        limit = _settings_in(base.state).max_block_txs
+        proposal = self._execute(candidates[:limit], max(timestamp_ms, base.parent.timestamp_ms + 1), proposer_address,
+                                 strict=False, base=base)
         for cand in candidates[limit:]:
             proposal.rejected.append((cand.tx, Rejection("the block was full", ResultCode.LIMIT_EXCEEDED)))
         return proposal
 
-    def _state_after(self, on: Proposal) -> Overlay:
-        """The state as an uncommitted proposal leaves it: its writes over the committed state."""
-        base = Overlay(self.state, cache_base=True)
-        base.writes = on.state_writes  # read only: the block built on it writes into its own overlay
-        return base
+    def _base(self, on: Proposal | None) -> _Base:
+        """The head, or `on`: the head's successor, executed but not yet committed. Its effects come from its
+        own records (state writes over the committed state, header, transaction hashes, tree update), which
+        equal what committing it writes, so a block built on it does not depend on whether that commit
+        happens meanwhile."""
+        if on is None:
+            return _Base(self.header(self.height), self.state)
+        if on.tree_update is None:
+            raise LedgerError("a block can be built on an uncommitted one only with its tree update", ResultCode.INVALID_STATE)
+        state = Overlay(self.state, cache_base=True)
+        state.writes = on.state_writes  # read only: the block built on it writes into its own overlay
+        return _Base(on.header, state, frozenset(t.hash for t in on.transactions), on.tree_update)
 
     def _execute(self, candidates: Sequence[Candidate], timestamp_ms: int, proposer: bytes, *, strict: bool,
-                 on: Proposal | None = None) -> Proposal:
-        """Execute candidates into a proposal for the block above the head, or above `on`.
-
-        `on` is the head's successor, executed but not yet committed. Its
-        effects come from its own records (state writes, tree update, header,
-        transaction hashes), and they equal what committing it writes, so the
-        result does not depend on whether the commit happens during this call.
-        """
-        if on is None:
-            height = self.height + 1
-            parent = self.header(height - 1)
-            base: StateStore | Overlay = self.state
-            earlier: frozenset[bytes] = frozenset()
-        else:
-            if on.tree_update is None:
-                raise LedgerError("a block can be built on an uncommitted one only with its tree update", ResultCode.INVALID_STATE)
-            parent = on.header
-            height = parent.height + 1
-            base = self._state_after(on)
-            earlier = frozenset(t.hash for t in on.transactions)
+                 base: _Base | None = None) -> Proposal:
+        """Execute candidates into a proposal for the block above `base` (default: the head; see `_base`)."""
+        base = base or self._base(None)
+        parent, earlier = base.parent, base.uncommitted
+        height = parent.height + 1
         block = BlockContext(self.suite, height, timestamp_ms)
-        overlay = Overlay(base, cache_base=True)
-        conf = _read(base, ns.settings_key(), LedgerSettings, "ledger settings are missing from state")
+        overlay = Overlay(base.state, cache_base=True)
+        conf = _settings_in(base.state)
         included: list[Transaction] = []
         encoded: list[bytes] = []
         receipts: list[Receipt] = []
@@ -457,10 +467,9 @@ class ChainStore:
             encoded.append(cand.encoded)
             receipts.append(outcome.receipt)
         apply_due_changes(overlay, height)  # part of this block's state: the next block is certified by the new set
-        validators = _read(base, ns.validators_key(), ValidatorSet, "the validator set is missing from state")
+        validators = _validators_in(base.state)
         after = load(overlay, ns.validators_key(), ValidatorSet) or validators
-        root, records, tree_update = self.state.stage(height - 1, height, overlay.writes,
-                                                      None if on is None else on.tree_update)
+        root, records, tree_update = self.state.stage(height - 1, height, overlay.writes, base.tree_update)
         header = BlockHeader(
             self.ledger_id, height, parent.hash(self.suite), timestamp_ms,
             list_root(self.hasher, [t.hash for t in included]),

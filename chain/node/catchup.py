@@ -13,7 +13,7 @@ match the ledger block's time and proposer.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 from chain.codec import decode, encode
 from chain.codec.schema import from_cbor, to_cbor
@@ -52,7 +52,7 @@ def parse(body: bytes) -> tuple[list[SyncedBlock], CertifiedBlock | None]:
     if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], list)
             and all(isinstance(b, bytes) for b in value[0]) and (value[1] is None or isinstance(value[1], bytes))):
         raise CatchUpError("catch-up answer must be [[block bytes, ...], anchor bytes or null]")
-    blocks = [SyncedBlock.decode(b) for b in value[0] if isinstance(b, bytes)]  # all are (checked above)
+    blocks = [SyncedBlock.decode(cast(bytes, b)) for b in value[0]]  # all bytes (checked above)
     for before, after in zip(blocks, blocks[1:]):
         if after.height != before.height + 1:
             raise CatchUpError("catch-up blocks are not consecutive")
