@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 import cbor2
 
@@ -531,8 +531,10 @@ class ChainStore:
         cls._write(kv, records)
         return cls(kv)
 
-    def commit(self, proposal: Proposal, certificate: CommitCertificate) -> None:
-        """Write the block and everything it changes in one synced batch."""
+    def commit(self, proposal: Proposal, certificate: CommitCertificate,
+               node_records: Mapping[bytes, bytes | None] | None = None) -> None:
+        """Write the block and everything it changes in one synced batch (with `node_records`: the node's own
+        records outside the ledger, written or deleted (None) atomically with the block)."""
         header = proposal.header
         if header.height != self.height + 1:
             raise LedgerError(f"cannot commit height {header.height} on top of {self.height}", ResultCode.INVALID_STATE)
@@ -540,6 +542,8 @@ class ChainStore:
         if problem:
             raise LedgerError(f"block {header.height}: {problem}", ResultCode.INVALID_STATE)
         records = dict(proposal.records)
+        if node_records:
+            records.update(node_records)
         records.update(self._block_records(header, proposal.encoded, [t.hash for t in proposal.transactions],
                                            proposal.receipts, certificate))
         if proposal.events:

@@ -150,8 +150,9 @@ class Connection:
         cfg = self.config
         try:
             while True:
-                frame = self.queue.pop()
-                if frame is None:
+                # Frames queued meanwhile go out in one write: one TLS record and one send per burst
+                frames = self.queue.pop_many(cfg.write_buffer_high)
+                if not frames:
                     self._idle.set()
                     self._wake.clear()
                     try:
@@ -159,8 +160,8 @@ class Connection:
                             await self._wake.wait()
                         continue
                     except TimeoutError:
-                        frame = PING_FRAME
-                self._writer.write(frame)
+                        frames = [PING_FRAME]
+                self._writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
                 try:
                     async with asyncio.timeout(cfg.write_timeout):
                         await self._writer.drain()

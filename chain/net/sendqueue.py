@@ -60,12 +60,22 @@ class SendQueue:
 
     def pop(self) -> bytes | None:
         """The next frame to write, HIGH first; None when empty."""
+        frames = self.pop_many(0)
+        return frames[0] if frames else None
+
+    def pop_many(self, max_bytes: int) -> list[bytes]:
+        """The next frames to write together, HIGH first, as many as fit in max_bytes (at least one if any)."""
+        frames: list[bytes] = []
+        size = 0
         for queue in self._queues:
-            if queue:
+            while queue and (not frames or size + len(queue[0]) <= max_bytes):
                 frame = queue.popleft()
-                self.bytes -= len(frame)
-                return frame
-        return None
+                frames.append(frame)
+                size += len(frame)
+            if queue:
+                break  # a HIGH frame that did not fit goes first next time, before any LOW one
+        self.bytes -= size
+        return frames
 
     def clear(self) -> None:
         """Forget everything queued."""

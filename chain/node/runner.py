@@ -61,6 +61,7 @@ def bft_engine_factory(config: NodeConfig, password: bytes) -> Callable[[LedgerS
 
 
 GC_THRESHOLDS = (20_000, 50, 100)
+CLIENT_THREADS = 4  # admissions wait mostly on their synced journal write: concurrent ones share one fsync
 
 
 def tune_garbage_collection() -> None:
@@ -79,6 +80,7 @@ async def serve(config: NodeConfig, node_key: PrivateKey, ready: asyncio.Event |
     """Run until SIGTERM/SIGINT."""
     verifier = BatchVerifier()
     executor = ThreadPoolExecutor(max_workers=2 * len(config.ledgers) + 2, thread_name_prefix="ledger")
+    client_executor = ThreadPoolExecutor(max_workers=CLIENT_THREADS, thread_name_prefix="client")
     stores = []
     services: dict[str, LedgerService] = {}
     try:
@@ -87,7 +89,7 @@ async def serve(config: NodeConfig, node_key: PrivateKey, ready: asyncio.Event |
             stores.append(kv)
             engine = bft_engine_factory(config, password or b"")
             services[entry.name] = LedgerService(entry.name, kv, node_key, verifier, executor, config.block_interval_ms,
-                                                 engine=engine)
+                                                 engine=engine, client_executor=client_executor)
         verifier.start()
         for svc in services.values():
             await svc.start()
@@ -108,6 +110,7 @@ async def serve(config: NodeConfig, node_key: PrivateKey, ready: asyncio.Event |
         for svc in services.values():
             await svc.stop()
     finally:
+        client_executor.shutdown(wait=True)
         executor.shutdown(wait=True)
         verifier.close()
         for kv in stores:

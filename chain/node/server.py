@@ -111,7 +111,7 @@ class NodeServer:
         if not prefix or not 1 <= limit <= 1000 or after is not None and not after.startswith(prefix):
             raise RequestError("invalid_argument", "'prefix' must be non-empty, 'limit' 1..1000, 'after' under the prefix")
         svc = self._ledger(params)
-        return await asyncio.get_running_loop().run_in_executor(svc.executor, svc.scan, prefix, after, limit)
+        return await asyncio.get_running_loop().run_in_executor(svc.client_executor, svc.scan, prefix, after, limit)
 
     async def _wait_height(self, params: dict[str, Any]) -> Any:
         timeout = min(_param(params, "timeout_ms", int, optional=True) or 10_000, int(MAX_WAIT_S * 1000)) / 1000
@@ -125,7 +125,7 @@ class NodeServer:
         version = _param(params, "version", int, optional=True)
         if gas_limit is not None and gas_limit <= 0 or version is not None and version < 0:
             raise RequestError("invalid_argument", "'gas_limit' must be positive and 'version' not negative")
-        return await asyncio.get_running_loop().run_in_executor(svc.executor, svc.simulate, tx, trace, gas_limit, version)
+        return await asyncio.get_running_loop().run_in_executor(svc.client_executor, svc.simulate, tx, trace, gas_limit, version)
 
     async def _contract(self, params: dict[str, Any]) -> Any:
         version = _param(params, "version", int, optional=True)
@@ -135,12 +135,12 @@ class NodeServer:
 
     async def _snapshot(self, params: dict[str, Any]) -> Any:
         svc = self._ledger(params)
-        return await asyncio.get_running_loop().run_in_executor(svc.executor, svc.snapshots.manifest)
+        return await asyncio.get_running_loop().run_in_executor(svc.client_executor, svc.snapshots.manifest)
 
     async def _snapshot_chunk(self, params: dict[str, Any]) -> Any:
         svc = self._ledger(params)
         height, index = _param(params, "height", int), _param(params, "index", int)
-        return await asyncio.get_running_loop().run_in_executor(svc.executor, svc.snapshots.chunk, height, index)
+        return await asyncio.get_running_loop().run_in_executor(svc.client_executor, svc.snapshots.chunk, height, index)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection: requests are answered in order."""

@@ -67,12 +67,23 @@ def receipt_view(receipt: Receipt) -> dict[str, Any]:
     }
 
 
+def _settled(proposal: Proposal) -> list[bytes]:
+    """The hashes of the transactions a block settles: included, or rejected at execution."""
+    return [t.hash for t in proposal.transactions] + [t.hash for t, _ in proposal.rejected]
+
+
+def _journal_deletes(settled: list[bytes]) -> dict[bytes, bytes | None]:
+    """Journal entries to drop with the block that settles them (one synced write, no second one after it)."""
+    return dict.fromkeys((JOURNAL + h for h in settled), None)
+
+
 class LedgerService:
     """Owns one ledger's store, mempool and consensus engine."""
 
     def __init__(self, name: str, kv: KVStore, node_key: PrivateKey, verifier: BatchVerifier,
                  executor: ThreadPoolExecutor, interval_ms: int | None = None,
-                 engine: Callable[[LedgerService], ConsensusEngineAPI] | None = None) -> None:
+                 engine: Callable[[LedgerService], ConsensusEngineAPI] | None = None,
+                 client_executor: ThreadPoolExecutor | None = None) -> None:
         self.name = name
         self.kv = kv
         self.chain = ChainStore(kv)
@@ -82,6 +93,9 @@ class LedgerService:
             raise LedgerError(f"this node's key is not a validator of ledger {name!r}", ResultCode.PERMISSION_DENIED)
         self.verifier = verifier
         self.executor = executor
+        # Client work (admission with its synced journal write, scans, simulations) runs apart, so that a
+        # block's execution and commit never queue behind it.
+        self.client_executor = client_executor or executor
         settings = self.chain.settings()
         self.mempool = Mempool(self.chain.suite, self.chain.ledger_id, verifier.verify)
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
@@ -137,7 +151,7 @@ class LedgerService:
         settings = self.chain.settings()
         height = self.chain.height
         loop = asyncio.get_running_loop()
-        verdicts = await loop.run_in_executor(self.executor, self._admit_and_journal, encoded, height, settings)
+        verdicts = await loop.run_in_executor(self.client_executor, self._admit_and_journal, encoded, height, settings)
         self.engine.transactions_arrived()
         return [self._verdict_view(v) for v in verdicts]
 
@@ -224,21 +238,21 @@ class LedgerService:
         loop = asyncio.get_running_loop()
 
         def commit() -> list[bytes]:
-            self.chain.commit(proposal, certificate)
-            return self._settle(proposal)
+            settled = _settled(proposal)
+            self.chain.commit(proposal, certificate, _journal_deletes(settled))
+            self._settle(proposal, settled)
+            return settled
 
         self._wake(await loop.run_in_executor(self.executor, commit))
 
-    def _settle(self, proposal: Proposal) -> list[bytes]:
-        """After a commit: remember rejections, clear the journal and the mempool's duplicate filter."""
+    def _settle(self, proposal: Proposal, settled: list[bytes]) -> None:
+        """After a commit (which dropped their journal entries): remember rejections, clear the mempool's
+        duplicate filter."""
         for tx, rejection in proposal.rejected:
             self._remember_rejection(tx.hash, int(rejection.result), str(rejection))
-        settled = [t.hash for t in proposal.transactions] + [t.hash for t, _ in proposal.rejected]
-        self.kv.apply({}, [JOURNAL + h for h in settled], sync=False)  # replayed as duplicates if lost
         self.mempool.forget(settled)
         log.info("ledger %s: block %d with %d transactions (%d rejected)", self.name, proposal.header.height,
                  len(proposal.transactions), len(proposal.rejected))
-        return settled
 
     def _produce_sync(self) -> tuple[int, list[bytes]]:
         settings = self.chain.settings()
@@ -249,11 +263,13 @@ class LedgerService:
             proposal = self.chain.build(candidates, int(time.time() * 1000), self.node_key)
             block_hash = proposal.block_hash(self.chain.suite)
             certificate = CommitCertificate.sign(proposal.header.height, block_hash, [self.node_key])
-            self.chain.commit(proposal, certificate)
+            settled = _settled(proposal)
+            self.chain.commit(proposal, certificate, _journal_deletes(settled))
         except BaseException:
             self.mempool.requeue(candidates)  # nothing was committed: keep every accepted transaction
             raise
-        return proposal.header.height, self._settle(proposal)
+        self._settle(proposal, settled)
+        return proposal.header.height, settled
 
     # -- queries ----------------------------------------------------------------------
 

@@ -102,6 +102,20 @@ def test_send_queue_serves_high_first_and_fifo_within_a_priority() -> None:
     assert q.bytes == 0
 
 
+def test_send_queue_pops_a_burst_in_order_within_a_byte_budget() -> None:
+    q = SendQueue(10, 1000)
+    for frame, prio in ((b"l1", Priority.LOW), (b"h1", Priority.HIGH), (b"h2-long", Priority.HIGH),
+                        (b"l2", Priority.LOW)):
+        q.push(frame, prio)
+    assert q.pop_many(4) == [b"h1"]  # h2 does not fit the budget, and no LOW frame jumps ahead of it
+    assert q.pop_many(1) == [b"h2-long"]  # one frame always goes, however large
+    assert q.pop_many(100) == [b"l1", b"l2"]
+    assert q.pop_many(100) == [] and q.bytes == 0
+    q.push(b"h3", Priority.HIGH)
+    q.push(b"l3", Priority.LOW)
+    assert q.pop_many(4) == [b"h3", b"l3"] and q.bytes == 0
+
+
 def test_send_queue_evicts_oldest_low_then_refuses() -> None:
     q = SendQueue(3, 1000)
     assert q.push(b"a", Priority.LOW) is Overflow.QUEUED

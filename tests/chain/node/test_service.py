@@ -80,3 +80,58 @@ def test_outcomes_name_each_committed_transaction_and_its_code_clipped_to_the_he
         assert codes[dup_again.hash] != 0  # the second registration of "dup" failed, and says so
         assert codes == {r.tx_hash: r.code for r in svc.chain.receipts(height)}
         svc.kv.close()
+
+
+def test_a_block_drops_the_journal_entries_it_settles_in_its_own_synced_write(node_dir) -> None:  # type: ignore[no-untyped-def]
+    with BatchVerifier(workers=0) as verifier, ThreadPoolExecutor(2) as executor:
+        svc, admin = _service(node_dir, verifier, executor)
+        txs = [_tx(svc, admin, f"acct{i}") for i in range(3)]
+        assert all(v["accepted"] for v in asyncio.run(svc.submit([t.encode() for t in txs])))
+        writes: list[tuple[set[bytes], set[bytes], bool]] = []
+        apply = svc.kv.apply
+
+        def recording(puts, deletes=(), *, sync=True):  # type: ignore[no-untyped-def]
+            deletes = list(deletes)
+            writes.append((set(dict(puts)), set(deletes), sync))
+            return apply(puts, deletes, sync=sync)
+
+        svc.kv.apply = recording
+        height, settled = svc._produce_sync()
+        assert len(writes) == 1  # no second write after the block: a crash between the two cannot replay anything
+        puts, deletes, sync = writes[0]
+        assert sync and deletes == {JOURNAL + t.hash for t in txs} and len(settled) == 3
+        assert any(key.endswith(height.to_bytes(8, "big")) for key in puts)  # the block's own records
+        assert list(svc.kv.iterate(JOURNAL)) == []
+        svc.kv.close()
+
+
+def test_a_stuck_admission_does_not_hold_up_the_ledger_threads(node_dir) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    config, _ = node_dir
+    base = config.parent
+    with BatchVerifier(workers=0) as verifier, ThreadPoolExecutor(1) as executor, ThreadPoolExecutor(1) as clients:
+        kv = open_store(str(base / "ledgers" / "main"), create_if_missing=False)
+        svc = LedgerService("main", kv, load_key(base / "keys" / "node.key", PASSWORD.encode()), verifier, executor,
+                            client_executor=clients)
+        admin = load_key(base / "keys" / "admin.key", PASSWORD.encode())
+        release = threading.Event()
+        admit = svc._admit_and_journal
+
+        def stuck(*args):  # type: ignore[no-untyped-def]
+            release.wait(10)  # a client's synced journal write on a slow disk
+            return admit(*args)
+
+        svc._admit_and_journal = stuck  # type: ignore[method-assign]
+
+        async def scenario() -> list[dict[str, object]]:
+            submitting = asyncio.ensure_future(svc.submit([_tx(svc, admin, "slow").encode()]))
+            await asyncio.sleep(0.05)
+            ledger_work = asyncio.get_running_loop().run_in_executor(executor, lambda: svc.chain.height)
+            assert await asyncio.wait_for(ledger_work, 2) == 0  # the ledger's only thread was free
+            assert not submitting.done()
+            release.set()
+            return await submitting
+
+        assert asyncio.run(scenario())[0]["accepted"]
+        kv.close()
