@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Callable
 
 from flask import (
     Blueprint,
@@ -243,6 +243,22 @@ def cached_block_view(led: _Ledger, height: int) -> dict[str, Any]:
     return view  # type: ignore[no-any-return]
 
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def immutable_json(key: tuple[Any, ...], view: Callable[[], Any], cacheable: bool = True) -> Response:
+    """The JSON response of a view that never changes, encoded once (encoding a large block for every request took
+    most of a gateway's time); `cacheable`: the URL always names this view, so HTTP caches may keep it."""
+    cache = _gw().blocks
+    body = cache.get(("json", *key))
+    if body is None:
+        body = cache.put(("json", *key), f"{current_app.json.dumps(view())}\n".encode())  # as jsonify writes it
+    response = current_app.response_class(body, mimetype="application/json")
+    if cacheable:
+        response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
 def fetch_block(name: str, height: int) -> dict[str, Any]:
     """A block from the gateway's cache or a node (committed blocks never change)."""
     cache = _gw().blocks
@@ -264,7 +280,7 @@ def block(ledger: str, height: str) -> Any:
         number = int(height)
     else:
         raise bad_request("expected a block height or 'latest'", "height")
-    return jsonify(cached_block_view(led, number))
+    return immutable_json(("block", ledger, number), lambda: cached_block_view(led, number), cacheable=height != "latest")
 
 
 @api.route("GET", "/ledgers/{ledger}/headers", summary="Headers with commit certificates, for light clients", tag="ledgers",
@@ -419,11 +435,8 @@ TX_HASH = Param("tx_hash", "path", {"type": "string", "pattern": "^[0-9a-f]{64}$
 def transaction(ledger: str, tx_hash: str) -> Any:
     led = ledger_of(ledger)
     raw_hash = hex_bytes(tx_hash, "tx_hash", 32)
-    cache = _gw().blocks
-    view = cache.get(("tx", ledger, raw_hash))  # a committed transaction, its receipt and proofs never change
-    if view is None:
-        view = cache.put(("tx", ledger, raw_hash), _transaction_view(led, ledger, raw_hash))
-    return jsonify(view)
+    # a committed transaction, its receipt and proofs never change
+    return immutable_json(("tx", ledger, raw_hash), lambda: _transaction_view(led, ledger, raw_hash))
 
 
 def _transaction_view(led: _Ledger, ledger: str, raw_hash: bytes) -> dict[str, Any]:

@@ -226,3 +226,22 @@ def test_a_gateway_with_two_worker_processes_serves_and_honours_tokens_from_eith
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+
+
+def test_committed_blocks_and_transactions_are_served_as_immutable_json(stack: Stack) -> None:
+    client = Client(stack.url, key=stack.admin)
+    outcome = client.send([RegisterDataAccount("immutable", ())])
+    height, tx_hash = outcome["receipt"]["height"], outcome["receipt"]["tx_hash"]
+    numbered = requests.get(f"{stack.url}/v1/ledgers/main/blocks/{height}", timeout=10)
+    again = requests.get(f"{stack.url}/v1/ledgers/main/blocks/{height}", timeout=10)
+    assert numbered.status_code == 200 and numbered.headers["Content-Type"] == "application/json"
+    assert "immutable" in numbered.headers["Cache-Control"] and again.content == numbered.content
+    assert tx_hash in numbered.json()["transactions"] and numbered.json()["header"]["height"] == height
+    latest = requests.get(f"{stack.url}/v1/ledgers/main/blocks/latest", timeout=10)
+    assert latest.status_code == 200 and "Cache-Control" not in latest.headers  # 'latest' moves on
+    assert latest.json()["header"]["height"] >= height
+    shown = requests.get(f"{stack.url}/v1/ledgers/main/transactions/{tx_hash}", timeout=10)
+    assert "immutable" in shown.headers["Cache-Control"] and shown.json()["receipt"]["code_name"] == "SUCCESS"
+    assert requests.get(f"{stack.url}/v1/ledgers/main/transactions/{tx_hash}", timeout=10).content == shown.content
+    missing = requests.get(f"{stack.url}/v1/ledgers/main/transactions/{'00' * 32}", timeout=10)
+    assert missing.status_code == 404 and "Cache-Control" not in missing.headers
