@@ -7,7 +7,8 @@ python -m bench.gateway [--suite classic] [--seconds 30] [--batch 100] [--reader
 2. Submissions: pre-signed KV writes by 500 users, posted by 4 client processes of 8 threads each (32 keep-alive
    connections),
    (a) one transaction per request, (b) --batch per request; committed tx/s over the window, counted from the
-   blocks.
+   blocks. Then, if wrk is installed, up to --wrk-transactions more, one per request, posted by wrk over
+   --wrk-connections (32) connections for --wrk-seconds (15): the same load without the Python clients' CPU.
 3. Reads: --readers concurrent clients (4 processes) each loop over GET block/latest, a transaction with its proof
    and a data entry with its proof, waiting --think-ms between requests; p50/p95/p99 latency and requests/s.
    Then the same mix from wrk with --readers connections, if wrk is installed (apt-get install wrk): the Python
@@ -100,6 +101,12 @@ def submit_load(net: Network, url: str, txs: list[Transaction], per_request: int
     for w in workers:
         w.join()
     posted = time.monotonic() - started
+    return _committed(net, txs, start_height, started, accepted, posted)
+
+
+def _committed(net: Network, txs: list[Transaction], start_height: int, started: float, accepted: int,
+               posted: float) -> dict[str, float]:
+    """Follow the chain until every accepted transaction is committed (or 120 s pass); committed tx/s since `started`."""
     wanted = {t.hash for t in txs}
     seen = 0
     height = start_height
@@ -168,6 +175,66 @@ def read_load(url: str, paths: list[str], readers: int, seconds: float, think_ms
             "p95_ms": pct(0.95), "p99_ms": pct(0.99), "mean_ms": round(statistics.fmean(latencies) * 1000, 2)}
 
 
+_WRK_POST_SCRIPT = """
+local file = io.open("%s")
+bodies = {}
+for line in file:lines() do bodies[#bodies + 1] = line end
+file:close()
+threads, index, sent = %d, 0, 0
+setup = function(thread)
+  thread:set("index", index)
+  index = index + 1
+end
+request = function()
+  local i = sent * threads + index + 1
+  sent = sent + 1
+  if i > #bodies then return wrk.format("GET", "/v1/health") end
+  return wrk.format("POST", "%s", {["Content-Type"] = "application/json"}, bodies[i])
+end
+response = function(status, headers, body)
+  if status ~= 200 or string.find(body, '"accepted":%%s*false') then io.write("STATUS " .. status .. " " .. body .. "\\n") end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.errors.status))
+end
+"""
+
+
+def submit_load_wrk(net: Network, url: str, txs: list[Transaction], per_request: int, seconds: float,
+                    connections: int = 32) -> dict[str, float] | None:
+    """The same submissions with wrk (C) as the HTTP client over `connections` keep-alive connections for `seconds`
+    (or until the transactions run out: then it asks for /v1/health), so the figure is the gateway's and the
+    chain's rather than the Python clients' (None without wrk); committed tx/s from first post to last commit."""
+    import json
+    import shutil
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    encoded = [t.encode().hex() for t in txs]
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = Path(tmp) / "bodies.txt"
+        bodies.write_text("".join(
+            json.dumps({"transaction": c[0]} if len(c) == 1 else {"transactions": c}) + "\n"
+            for c in (encoded[i:i + per_request] for i in range(0, len(encoded), per_request))))
+        script = Path(tmp) / "post.lua"
+        script.write_text(_WRK_POST_SCRIPT % (bodies, 2, f"/v1/ledgers/{LEDGER}/transactions"))
+        start_height = net.height()
+        started = time.monotonic()
+        done = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "60s", "-s", str(script),
+                               url], capture_output=True, text=True, timeout=seconds + 120)
+        posted = time.monotonic() - started
+    refused = [line for line in done.stdout.splitlines() if line.startswith("STATUS")]
+    line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT")), None)
+    if refused or line is None:
+        raise RuntimeError((refused[:3], done.stdout[-2000:], done.stderr[-2000:]))
+    answered = int(line.split()[1])
+    result = _committed(net, txs, start_height, started, min(len(txs), answered * per_request), posted)
+    result["generator"] = "wrk"  # type: ignore[assignment]
+    return result
+
+
 _WRK_SCRIPT = """
 paths = {%s}
 counter = 0
@@ -214,6 +281,10 @@ def main() -> None:
     parser.add_argument("--think-ms", type=float, default=0)
     parser.add_argument("--signers", type=int, default=500)
     parser.add_argument("--gateway-workers", type=int, default=1, help="gateway processes sharing the port")
+    parser.add_argument("--wrk-transactions", type=int, default=20_000,
+                        help="then submit up to this many again, one per request, with wrk as the client (0: skip)")
+    parser.add_argument("--wrk-seconds", type=float, default=15, help="how long wrk posts")
+    parser.add_argument("--wrk-connections", type=int, default=32, help="wrk's keep-alive connections when posting")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         net = Network(Path(tmp) / "net", args.nodes, args.suite)
@@ -230,6 +301,15 @@ def main() -> None:
                 result = submit_load(net, url, part, per_request)
                 emit("gateway", f"{args.suite}/n{args.nodes}/submit_{label}", result["committed_per_s"], unit="tx/s",
                      per_request=per_request, **result)
+            if args.wrk_transactions:
+                expiry = net.height() + 900
+                more = [net.tx([WriteKV("bench", f"w{i}", b"v%d" % i, None)], keys[i % len(keys)], expiry)
+                        for i in range(args.wrk_transactions)]
+                log(f"submitting up to {len(more)} transactions, 1 per request, with wrk for {args.wrk_seconds:.0f} s")
+                fast = submit_load_wrk(net, url, more, 1, args.wrk_seconds, args.wrk_connections)
+                if fast is not None:
+                    emit("gateway", f"{args.suite}/n{args.nodes}/submit_single_wrk", fast["committed_per_s"], unit="tx/s",
+                         per_request=1, connections=args.wrk_connections, **fast)
             with net.client(0) as c:
                 block = c.call("block", ledger=LEDGER, height=net.height())
             tx_hash = block["receipts"][0]["tx_hash"].hex() if block["receipts"] else None

@@ -1,6 +1,8 @@
-"""Coalesces concurrent submissions into one node request per ledger: while one request is in flight, the
-transactions that arrive meanwhile wait and go together in the next, so the node journals (fsyncs) once per
-group instead of once per HTTP request. No artificial delay: an idle gateway forwards at once."""
+"""Coalesces concurrent submissions into a few node requests per ledger: while SENDERS requests are in flight,
+the transactions that arrive meanwhile wait and go together in the next, so the node journals (fsyncs) once per
+group instead of once per HTTP request. No artificial delay: an idle gateway forwards at once. Several groups are
+in flight at a time because a node answers a group only after its synced journal write: with one, every
+client waited for the previous group's fsync as well as its own."""
 from __future__ import annotations
 
 import threading
@@ -8,19 +10,22 @@ from concurrent.futures import Future
 from typing import Any, Callable
 
 MAX_GROUP = 2_000
+SENDERS = 4  # node requests in flight per ledger (each sender thread has its own node connection)
 
 
 class Submitter:
-    """One sender thread per ledger; callers block on a future for their transactions' verdicts."""
+    """SENDERS sender threads per ledger; callers block on a future for their transactions' verdicts."""
 
-    def __init__(self, ledger: str, call: Callable[..., Any]) -> None:
+    def __init__(self, ledger: str, call: Callable[..., Any], senders: int = SENDERS) -> None:
         self.ledger = ledger
         self.call = call
         self._queue: list[tuple[list[bytes], Future[list[dict[str, Any]]]]] = []
         self._ready = threading.Condition()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name=f"submit-{ledger}", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"submit-{ledger}-{i}", daemon=True)
+                         for i in range(senders)]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, encoded: list[bytes]) -> list[dict[str, Any]]:
         """The node's verdicts for these transactions (in order); raises what the node call raised."""
