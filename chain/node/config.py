@@ -6,7 +6,7 @@ single validator of its ledgers (solo).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,8 +96,8 @@ class ConsensusConfig:
 
 
 CONSENSUS_TYPES = ("solo", "bft")
-_CONSENSUS_INTS = {"round_timeout_ms": 1_000, "max_round_timeout_ms": 8_000, "idle_proposal_ms": 250,
-                   "min_block_interval_ms": 250, "batch_size": 500, "batch_timeout_ms": 50}
+_CONSENSUS_INTS = {f.name: f.default for f in fields(ConsensusConfig)  # the timing fields and their defaults
+                   if f.type == "int" and f.default is not MISSING}
 _CONSENSUS_FIELDS = {"type", "p2p_listen", "tls_certificate", "tls_key", "tls_roots", "tls_intermediates", "peers",
                      *_CONSENSUS_INTS}
 _LOCAL_HOSTS = {"", "0.0.0.0", "::", "localhost", "127.0.0.1", "::1"}
