@@ -219,10 +219,11 @@ def submit_load_wrk(net: Network, url: str, txs: list[Transaction], per_request:
             json.dumps({"transaction": c[0]} if len(c) == 1 else {"transactions": c}) + "\n"
             for c in (encoded[i:i + per_request] for i in range(0, len(encoded), per_request))))
         script = Path(tmp) / "post.lua"
-        script.write_text(_WRK_POST_SCRIPT % (bodies, 2, f"/v1/ledgers/{LEDGER}/transactions"))
+        threads = 2
+        script.write_text(_WRK_POST_SCRIPT % (bodies, threads, f"/v1/ledgers/{LEDGER}/transactions"))
         start_height = net.height()
         started = time.monotonic()
-        done = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "60s", "-s", str(script),
+        done = subprocess.run([wrk, f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "60s", "-s", str(script),
                                url], capture_output=True, text=True, timeout=seconds + 120)
         posted = time.monotonic() - started
     refused = [line for line in done.stdout.splitlines() if line.startswith("STATUS")]

@@ -161,7 +161,7 @@ class Connection:
                         continue
                     except TimeoutError:
                         frames = [PING_FRAME]
-                self._writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
+                self._writer.write(b"".join(frames))  # a lone frame is passed through, not copied
                 try:
                     async with asyncio.timeout(cfg.write_timeout):
                         await self._writer.drain()

@@ -58,11 +58,6 @@ class SendQueue:
         self.bytes += size
         return Overflow.QUEUED
 
-    def pop(self) -> bytes | None:
-        """The next frame to write, HIGH first; None when empty."""
-        frames = self.pop_many(0)
-        return frames[0] if frames else None
-
     def pop_many(self, max_bytes: int) -> list[bytes]:
         """The next frames to write together, HIGH first, as many as fit in max_bytes (at least one if any)."""
         frames: list[bytes] = []

@@ -67,16 +67,6 @@ def receipt_view(receipt: Receipt) -> dict[str, Any]:
     }
 
 
-def _settled(proposal: Proposal) -> list[bytes]:
-    """The hashes of the transactions a block settles: included, or rejected at execution."""
-    return [t.hash for t in proposal.transactions] + [t.hash for t, _ in proposal.rejected]
-
-
-def _journal_deletes(settled: list[bytes]) -> dict[bytes, bytes | None]:
-    """Journal entries to drop with the block that settles them (one synced write, no second one after it)."""
-    return dict.fromkeys((JOURNAL + h for h in settled), None)
-
-
 class LedgerService:
     """Owns one ledger's store, mempool and consensus engine."""
 
@@ -238,12 +228,18 @@ class LedgerService:
         loop = asyncio.get_running_loop()
 
         def commit() -> list[bytes]:
-            settled = _settled(proposal)
-            self.chain.commit(proposal, certificate, _journal_deletes(settled))
+            settled = self._commit(proposal, certificate)
             self._settle(proposal, settled)
             return settled
 
         self._wake(await loop.run_in_executor(self.executor, commit))
+
+    def _commit(self, proposal: Proposal, certificate: CommitCertificate) -> list[bytes]:
+        """Commit the block and drop the journal entries of the transactions it settles (included, or rejected at
+        execution) in the same synced write; their hashes."""
+        settled = [t.hash for t in proposal.transactions] + [t.hash for t, _ in proposal.rejected]
+        self.chain.commit(proposal, certificate, dict.fromkeys((JOURNAL + h for h in settled), None))
+        return settled
 
     def _settle(self, proposal: Proposal, settled: list[bytes]) -> None:
         """After a commit (which dropped their journal entries): remember rejections, clear the mempool's
@@ -263,8 +259,7 @@ class LedgerService:
             proposal = self.chain.build(candidates, int(time.time() * 1000), self.node_key)
             block_hash = proposal.block_hash(self.chain.suite)
             certificate = CommitCertificate.sign(proposal.header.height, block_hash, [self.node_key])
-            settled = _settled(proposal)
-            self.chain.commit(proposal, certificate, _journal_deletes(settled))
+            settled = self._commit(proposal, certificate)
         except BaseException:
             self.mempool.requeue(candidates)  # nothing was committed: keep every accepted transaction
             raise

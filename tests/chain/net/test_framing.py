@@ -98,7 +98,7 @@ def test_send_queue_serves_high_first_and_fifo_within_a_priority() -> None:
     q = SendQueue(10, 1000)
     for frame, prio in ((b"l1", Priority.LOW), (b"h1", Priority.HIGH), (b"l2", Priority.LOW), (b"h2", Priority.HIGH)):
         assert q.push(frame, prio) is Overflow.QUEUED
-    assert [q.pop() for _ in range(5)] == [b"h1", b"h2", b"l1", b"l2", None]
+    assert [q.pop_many(0) for _ in range(5)] == [[b"h1"], [b"h2"], [b"l1"], [b"l2"], []]
     assert q.bytes == 0
 
 
@@ -127,7 +127,7 @@ def test_send_queue_evicts_oldest_low_then_refuses() -> None:
     assert q.push(b"f", Priority.HIGH) is Overflow.QUEUED  # evicts d
     assert q.push(b"g", Priority.LOW) is Overflow.DROPPED  # only HIGH left: the new LOW is dropped
     assert q.push(b"h", Priority.HIGH) is Overflow.CLOSE  # HIGH does not fit: the peer is too slow
-    assert [q.pop() for _ in range(4)] == [b"c", b"e", b"f", None]
+    assert [q.pop_many(0) for _ in range(4)] == [[b"c"], [b"e"], [b"f"], []]
 
 
 def test_send_queue_is_bounded_in_bytes() -> None:
